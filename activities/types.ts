@@ -1,0 +1,56 @@
+/**
+ * Inputs and results of Trainyard's activities: plain JSON, shared with the
+ * workflow as types only.
+ */
+import type { EnvVar, Json } from '../pipeline';
+
+/** Which run, step and try an activity works for; names files and log lines. */
+export interface StepCall {
+  pipelineId: string;
+  runId: string;
+  stepId: string;
+  attempt: number;
+}
+
+export interface RunProcessInput extends StepCall {
+  command: string[];
+  /** Working directory; defaults to the image's local directory, else the run directory. */
+  cwd?: string;
+  /** A container image name, mapped to a local directory by the worker (pod steps on the local runner). */
+  image?: string;
+  env?: EnvVar[];
+  /** Kill the process group after this long, ms. */
+  timeoutMs: number;
+}
+
+/** What a step produced. `xcom` is absent when the step returned nothing. */
+export interface StepResult {
+  xcom?: Json;
+}
+
+export interface RunTaskInput extends StepCall {
+  fn: string;
+  args: unknown;
+  logicalDate: string;
+  params: Record<string, Json>;
+}
+
+export interface NotifyInput extends StepCall {
+  webhookEnv?: string;
+  url?: string;
+  text: string;
+  fields?: Record<string, unknown>;
+}
+
+/** Stable `type`s of the ApplicationFailures activities raise. */
+export const FailureTypes = {
+  processExit: 'ProcessExitError',
+  stepTimeout: 'StepTimeout',
+  commandNotFound: 'CommandNotFound',
+  invalidXCom: 'InvalidXCom',
+  unknownTask: 'UnknownTask',
+  unknownImage: 'UnknownImage',
+  missingSecret: 'MissingSecret',
+  webhookRejected: 'WebhookRejected',
+  missingWebhook: 'MissingWebhook',
+} as const;

@@ -1,0 +1,20 @@
+/**
+ * Trainyard's pipeline model: spec types, the builder, validation, templating,
+ * trigger rules. Pure TypeScript with no I/O, so workflows, the worker and the
+ * API all import it.
+ *
+ *   import { pipeline, defineTask } from '../pipeline';
+ */
+export * from './types';
+export * from './errors';
+export { parseDuration, formatDuration } from './duration';
+export { BUILTIN_VARIABLES, type RunContext, type Variable, type VariableScope, parseVariable, lookupVariable } from './variables';
+export { renderString, renderValue, isXComRef, scanValue, parseLiteral } from './template';
+export { parseCondition, evaluateCondition, conditionSteps, type Condition } from './condition';
+export { decideTrigger, type TriggerDecision } from './trigger-rules';
+export { followersOf, findCycle, ancestorsOf, leavesOf } from './graph';
+export { pipelineProblems, validatePipeline, SCHEDULE_PRESETS, type ValidateOptions } from './validate';
+export { sha256Hex, canonicalJson, specVersion } from './hash';
+export { defineTask, type TaskContext, type TaskDefinition } from './task';
+export { pipeline, PipelineBuilder, type Pipeline, type PipelineOptions, type StepHandle, type StepOptions, type Output, type Args, type Arg } from './builder';
+export { resolveParams } from './params';

@@ -1,0 +1,33 @@
+/**
+ * TypeScript task functions: the TaskFlow analogue. A task is defined once and
+ * used by name in the spec; the worker runs it as an activity.
+ *
+ *   export const selectBest = defineTask('select_best', (args: { results: Metrics[] }) =>
+ *     args.results.reduce((a, b) => (b.accuracy > a.accuracy ? b : a)));
+ */
+import type { Json } from './types';
+
+/** What a task function learns about the run it is part of. */
+export interface TaskContext {
+  pipelineId: string;
+  runId: string;
+  stepId: string;
+  /** 1 for the first try. */
+  attempt: number;
+  logicalDate: string;
+  params: Record<string, Json>;
+  /** Writes a line to the worker log, tagged with the run and step. */
+  log: (message: string) => void;
+  /** Aborted when the run is cancelled or the try times out. */
+  signal: AbortSignal;
+}
+
+export interface TaskDefinition<A = unknown, R = unknown> {
+  readonly name: string;
+  readonly run: (args: A, ctx: TaskContext) => Promise<R> | R;
+}
+
+/** Defines a task function; `name` is how specs and the worker refer to it. */
+export function defineTask<A, R>(name: string, run: (args: A, ctx: TaskContext) => Promise<R> | R): TaskDefinition<A, R> {
+  return { name, run };
+}

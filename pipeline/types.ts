@@ -1,0 +1,166 @@
+/**
+ * The pipeline spec: plain JSON that every run carries in its input.
+ *
+ * Everything here must survive `JSON.stringify` unchanged, because the spec is
+ * the workflow's input and Temporal's history is its record.
+ */
+
+/** The kinds of step this version of Trainyard can run. */
+export const STEP_KINDS = ['process', 'pod', 'task', 'branch', 'notify'] as const;
+export type StepKind = (typeof STEP_KINDS)[number];
+
+/** Airflow's trigger rules, with Airflow's meaning. */
+export const TRIGGER_RULES = [
+  'all_success',
+  'all_failed',
+  'all_done',
+  'all_skipped',
+  'one_success',
+  'one_failed',
+  'one_done',
+  'none_failed',
+  'none_failed_min_one_success',
+  'none_skipped',
+  'always',
+] as const;
+export type TriggerRule = (typeof TRIGGER_RULES)[number];
+
+/** Where a step is in its life. Terminal states are the last four. */
+export type StepState = 'queued' | 'running' | 'up_for_retry' | 'success' | 'failed' | 'skipped' | 'upstream_failed';
+export const TERMINAL_STEP_STATES: readonly StepState[] = ['success', 'failed', 'skipped', 'upstream_failed'];
+
+/** JSON values: what XCom, params and task arguments may hold. */
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+/**
+ * A typed reference to an upstream step's output, kept in the spec as data.
+ * The interpreter replaces it with the XCom value before the step runs.
+ */
+export interface XComRef {
+  $xcom: string;
+  key?: string;
+}
+
+/** Retry settings after the defaults are applied. Durations as written: `30s`, `5m`. */
+export interface RetrySpec {
+  /** Extra tries after the first. */
+  retries: number;
+  retryDelay: string;
+  backoffCoefficient: number;
+  maxRetryDelay: string;
+}
+
+/** A command run as a local subprocess. */
+export interface ProcessConfig {
+  command: string[];
+  cwd?: string;
+  env?: Record<string, string>;
+}
+
+/** An environment variable of a container; `valueFrom` keeps secrets out of history. */
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    secretKeyRef?: { name: string; key: string };
+    configMapKeyRef?: { name: string; key: string };
+  };
+}
+
+/**
+ * A container step. The Kubernetes runner turns it into a pod; the local runner
+ * runs `cmds + arguments` as a process in the image's local directory.
+ */
+export interface PodConfig {
+  image: string;
+  cmds?: string[];
+  arguments?: string[];
+  env?: EnvVar[];
+  namespace?: string;
+  /** Kubernetes-only settings (resources, tolerations, volumes, ...) kept as native objects. */
+  [field: string]: unknown;
+}
+
+/** A TypeScript function registered with the worker: the TaskFlow analogue. */
+export interface TaskConfig {
+  fn: string;
+  /** Arguments: may contain templates and XCom references. */
+  args?: Json | XComRef | unknown;
+}
+
+/** One arm of a declarative branch. */
+export interface BranchCase {
+  /** A condition such as `xcom.evaluate_model.accuracy >= params.threshold`. */
+  if: string;
+  then: string | string[];
+}
+
+/** A branch picks which direct followers run; the others are skipped. */
+export interface BranchConfig {
+  cases?: BranchCase[];
+  otherwise?: string | string[];
+  /** Instead of cases: a registered task function returning the follower ids to run. */
+  fn?: string;
+  args?: unknown;
+}
+
+/** An HTTP POST of a JSON message (Slack-compatible) to a webhook. */
+export interface NotifyConfig {
+  /** Name of the worker's environment variable holding the webhook URL (keeps it out of history). */
+  webhookEnv?: string;
+  /** A webhook URL that is not secret. */
+  url?: string;
+  text: string;
+  /** Extra JSON fields sent with `text`. */
+  fields?: Record<string, unknown>;
+}
+
+export interface StepConfigByKind {
+  process: ProcessConfig;
+  pod: PodConfig;
+  task: TaskConfig;
+  branch: BranchConfig;
+  notify: NotifyConfig;
+}
+
+export interface StepSpec<K extends StepKind = StepKind> {
+  /** Full id, group prefix included (`data_preparation.validate_data`). */
+  id: string;
+  kind: K;
+  upstream: string[];
+  group?: string;
+  triggerRule: TriggerRule;
+  retry: RetrySpec;
+  /** Execution timeout of one try (`4h`). */
+  timeout: string;
+  /** How long a try may go without a heartbeat before it counts as lost (`10s`). */
+  heartbeatTimeout: string;
+  config: StepConfigByKind[K];
+}
+
+export interface ParamSpec {
+  default: Json;
+  description?: string;
+}
+
+export interface PipelineSpec {
+  id: string;
+  description?: string;
+  /** Cron expression or `@hourly` / `@daily` / `@weekly` / `@monthly`. */
+  schedule?: string;
+  maxActiveRuns?: number;
+  tags?: string[];
+  params: Record<string, ParamSpec>;
+  steps: StepSpec[];
+}
+
+/** User-facing defaults, like Airflow's `default_args`; durations as `5m`, `4h`, ... */
+export interface StepDefaults {
+  retries?: number;
+  retryDelay?: string;
+  retryBackoff?: number;
+  maxRetryDelay?: string;
+  timeout?: string;
+  heartbeatTimeout?: string;
+  triggerRule?: TriggerRule;
+}

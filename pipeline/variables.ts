@@ -1,0 +1,104 @@
+/**
+ * The variables that templates (`{{ ds }}`) and branch conditions can read, and
+ * how a dotted name resolves against a run. Step ids may contain dots (group
+ * prefixes), so `xcom.a.b.c` resolves to the longest step id that matches.
+ */
+import { TemplateError } from './errors';
+import type { Json } from './types';
+
+export const BUILTIN_VARIABLES = ['ds', 'ds_nodash', 'logical_date', 'ts', 'run_id', 'pipeline_id'] as const;
+
+/** What a template or condition sees of a run. */
+export interface RunContext {
+  pipelineId: string;
+  runId: string;
+  /** ISO-8601 timestamp of the logical date. */
+  logicalDate: string;
+  params: Record<string, Json>;
+  /** XCom by step id; a step that produced nothing has no entry. */
+  xcom: Record<string, Json>;
+  stepIds: readonly string[];
+}
+
+export type Variable =
+  | { kind: 'builtin'; name: (typeof BUILTIN_VARIABLES)[number] }
+  | { kind: 'param'; name: string }
+  | { kind: 'xcom'; step: string; keys: string[] };
+
+/** What static checks know before a run: step ids and param names. */
+export interface VariableScope {
+  stepIds: readonly string[];
+  paramNames: readonly string[];
+}
+
+/** Parses a dotted variable name; throws a TemplateError naming what is known. */
+export function parseVariable(path: string, scope: VariableScope): Variable {
+  const builtin = BUILTIN_VARIABLES.find((name) => name === path);
+  if (builtin) return { kind: 'builtin', name: builtin };
+  if (path.startsWith('params.')) {
+    const name = path.slice('params.'.length);
+    if (!scope.paramNames.includes(name)) {
+      throw new TemplateError(
+        `unknown param '${name}'; declared params: ${scope.paramNames.join(', ') || '(none)'} (declare it in the pipeline's params)`,
+      );
+    }
+    return { kind: 'param', name };
+  }
+  if (path.startsWith('xcom.')) {
+    const rest = path.slice('xcom.'.length);
+    const step = scope.stepIds
+      .filter((id) => rest === id || rest.startsWith(`${id}.`))
+      .sort((a, b) => b.length - a.length)[0];
+    if (step === undefined) throw new TemplateError(`'xcom.${rest}' names no step of this pipeline`);
+    const keys = rest === step ? [] : rest.slice(step.length + 1).split('.');
+    return { kind: 'xcom', step, keys };
+  }
+  throw new TemplateError(
+    `unknown variable '${path}'; use one of ${BUILTIN_VARIABLES.join(', ')}, params.NAME, xcom.STEP or xcom.STEP.KEY`,
+  );
+}
+
+function isoDate(logicalDate: string): string {
+  return logicalDate.slice(0, 10);
+}
+
+/** The value of a variable in a run. A missing XCom is an error, never undefined. */
+export function lookupVariable(variable: Variable, ctx: RunContext): Json {
+  switch (variable.kind) {
+    case 'builtin':
+      switch (variable.name) {
+        case 'ds':
+          return isoDate(ctx.logicalDate);
+        case 'ds_nodash':
+          return isoDate(ctx.logicalDate).replaceAll('-', '');
+        case 'logical_date':
+        case 'ts':
+          return ctx.logicalDate;
+        case 'run_id':
+          return ctx.runId;
+        case 'pipeline_id':
+          return ctx.pipelineId;
+      }
+      break;
+    case 'param': {
+      const value = ctx.params[variable.name];
+      if (value === undefined) throw new TemplateError(`param '${variable.name}' has no value in this run`);
+      return value;
+    }
+    case 'xcom': {
+      if (!(variable.step in ctx.xcom)) {
+        throw new TemplateError(`step '${variable.step}' has no XCom in this run (it was skipped or returned nothing)`);
+      }
+      let value: Json | undefined = ctx.xcom[variable.step];
+      const walked: string[] = [];
+      for (const key of variable.keys) {
+        walked.push(key);
+        value = value !== null && typeof value === 'object' && !Array.isArray(value) ? value[key] : undefined;
+        if (value === undefined) {
+          throw new TemplateError(`XCom of step '${variable.step}' has no key '${walked.join('.')}'`);
+        }
+      }
+      return value as Json;
+    }
+  }
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Starts the Temporal dev server (gRPC 7233, Web UI 8233) on 127.0.0.1 with its
+# SQLite file in the state dir, so runs survive restarts. Reuses a server this
+# script already started.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+need_venv
+pidfile="$STATE_DIR/temporal.pid"
+
+if pid_alive "$pidfile" && port_open "$TEMPORAL_PORT"; then
+  say "Temporal already running on 127.0.0.1:$TEMPORAL_PORT (pid $(cat "$pidfile"))"
+  exit 0
+fi
+port_open "$TEMPORAL_PORT" && die "port $TEMPORAL_PORT is in use by another process; stop it or set TRAINYARD_TEMPORAL_PORT"
+port_open "$TEMPORAL_UI_PORT" && die "port $TEMPORAL_UI_PORT (Web UI) is in use by another process; stop it or set TRAINYARD_TEMPORAL_UI_PORT"
+
+attrs=()
+for attr in TrainyardPipelineId=Keyword TrainyardPipelineVersion=Keyword TrainyardRunState=Keyword TrainyardLogicalDate=Datetime; do
+  attrs+=(--search-attribute "$attr")
+done
+mkdir -p "$STATE_DIR"
+nohup temporal server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT" \
+  --db-filename "$STATE_DIR/temporal.db" --log-level warn "${attrs[@]}" \
+  >"$STATE_DIR/temporal.log" 2>&1 &
+echo $! > "$pidfile"
+if ! wait_for "Temporal" 60 temporal operator cluster health --address "127.0.0.1:$TEMPORAL_PORT"; then
+  tail -5 "$STATE_DIR/temporal.log" >&2
+  die "Temporal did not become healthy within 60s (log: $STATE_DIR/temporal.log)"
+fi
+say "Temporal on 127.0.0.1:$TEMPORAL_PORT, Web UI http://127.0.0.1:$TEMPORAL_UI_PORT"

@@ -1,0 +1,46 @@
+/**
+ * Worker and client settings, read from the environment in one place:
+ *
+ *   TEMPORAL_ADDRESS        host:port of the frontend           @default 127.0.0.1:7233
+ *   TEMPORAL_NAMESPACE      namespace                           @default default
+ *   TEMPORAL_TLS            '1' to use TLS (system roots)       @default off
+ *   TEMPORAL_TLS_CERT/_KEY  client certificate and key files (mTLS)
+ *   TEMPORAL_API_KEY        API key (Temporal Cloud); implies TLS
+ *   TRAINYARD_TASK_QUEUE    task queue                          @default trainyard
+ *   TRAINYARD_STATE_DIR     where run directories and local secrets live   @default <repo>/.trainyard
+ *   TRAINYARD_PIPELINES     comma-separated pipeline modules    @default examples/ml-training/pipeline
+ */
+import path from 'node:path';
+
+export interface TrainyardConfig {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  tls?: { clientCertPath?: string; clientKeyPath?: string };
+  apiKey?: string;
+  stateDir: string;
+  pipelineModules: string[];
+}
+
+/** The repository root, from compiled (`dist/worker`) or source (`worker`) locations alike. */
+export const PROJECT_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfig {
+  const config: TrainyardConfig = {
+    address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
+    namespace: env.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue: env.TRAINYARD_TASK_QUEUE ?? 'trainyard',
+    stateDir: path.resolve(env.TRAINYARD_STATE_DIR ?? path.join(PROJECT_ROOT, '.trainyard')),
+    pipelineModules: (env.TRAINYARD_PIPELINES ?? 'examples/ml-training/pipeline')
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean),
+  };
+  if (env.TEMPORAL_API_KEY) config.apiKey = env.TEMPORAL_API_KEY;
+  if (env.TEMPORAL_TLS === '1' || env.TEMPORAL_TLS_CERT || env.TEMPORAL_API_KEY) {
+    config.tls = {};
+    if (env.TEMPORAL_TLS_CERT) config.tls.clientCertPath = env.TEMPORAL_TLS_CERT;
+    if (env.TEMPORAL_TLS_KEY) config.tls.clientKeyPath = env.TEMPORAL_TLS_KEY;
+  }
+  return config;
+}

@@ -1,0 +1,46 @@
+/**
+ * Builds a Trainyard worker: pipelineRun plus every activity, wired to a
+ * pipeline registry. Production and tests alike load the prebuilt workflow
+ * bundle (`npm run build`); without one it bundles from source, and says so.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { type NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../activities';
+import type { PipelineRegistry } from './registry';
+
+/** Where `npm run build` writes the workflow bundle. */
+export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, '..', 'workflow-bundle.js');
+
+export interface CreateWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  registry: PipelineRegistry;
+  stateDir: string;
+  /** Overrides the environment `notify` reads webhook URLs from. */
+  notifyEnv?: NodeJS.ProcessEnv;
+  /** Grace for running activities on shutdown. @default '10s' */
+  shutdownGraceTime?: string;
+}
+
+export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
+  const activities = createActivities({
+    dataDir: path.join(options.stateDir, 'data'),
+    secretsDir: path.join(options.stateDir, 'secrets'),
+    images: options.registry.images,
+    tasks: options.registry.tasks,
+    ...(options.notifyEnv ? { notify: { env: options.notifyEnv } } : {}),
+  });
+  const workflows = existsSync(WORKFLOW_BUNDLE_PATH)
+    ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
+    : { workflowsPath: require.resolve('../workflows') };
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities,
+    ...workflows,
+    shutdownGraceTime: options.shutdownGraceTime ?? '10s',
+  });
+}

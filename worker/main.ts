@@ -1,0 +1,43 @@
+/**
+ * The worker process: `node dist/worker/main.js`. Connects to Temporal, loads
+ * the pipeline modules, creates or updates their schedules, and runs until
+ * SIGTERM or SIGINT, letting running steps finish within the grace time.
+ */
+import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { loadConfig } from './config';
+import { connectClient, connectWorker } from './connection';
+import { createWorker } from './create-worker';
+import { loadPipelineModules } from './registry';
+import { ensureSchedules } from './schedules';
+
+async function main(): Promise<void> {
+  const level = (process.env.TRAINYARD_LOG_LEVEL ?? 'INFO') as LogLevel;
+  Runtime.install({
+    logger: new DefaultLogger(level, ({ level: l, message, timestampNanos }) => {
+      const time = new Date(Number(timestampNanos / 1_000_000n)).toISOString().slice(11, 23);
+      process.stdout.write(`${time} ${l.padEnd(5)} ${message}\n`);
+    }),
+  });
+  const config = loadConfig();
+  const registry = await loadPipelineModules(config.pipelineModules);
+  const client = await connectClient(config);
+  const schedules = await ensureSchedules(client, registry.pipelines.values(), config.taskQueue);
+  const worker = await createWorker({
+    connection: await connectWorker(config),
+    namespace: config.namespace,
+    taskQueue: config.taskQueue,
+    registry,
+    stateDir: config.stateDir,
+  });
+  console.log(
+    `trainyard worker on ${config.address}/${config.namespace}, task queue '${config.taskQueue}'; ` +
+      `pipelines: ${[...registry.pipelines.keys()].join(', ')}; schedules: ${schedules.join(', ') || 'none'}`,
+  );
+  await worker.run();
+  await client.connection.close();
+}
+
+main().catch((err: unknown) => {
+  console.error(`trainyard worker: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

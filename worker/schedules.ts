@@ -1,0 +1,58 @@
+/**
+ * One Temporal Schedule per scheduled pipeline, created or updated when the
+ * worker starts, so the schedule always runs the pipeline version the worker has.
+ */
+import { type Client, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleOptions } from '@temporalio/client';
+import { type Pipeline, SCHEDULE_PRESETS } from '../pipeline';
+import { PIPELINE_RUN_WORKFLOW, type PipelineRunInput, searchAttributes } from '../workflows/definitions';
+
+export const scheduleIdOf = (pipelineId: string): string => `trainyard-${pipelineId}`;
+
+export function scheduleOptions(pipeline: Pipeline, taskQueue: string): ScheduleOptions {
+  const { spec } = pipeline;
+  const cron = SCHEDULE_PRESETS[spec.schedule ?? ''] ?? spec.schedule ?? '';
+  const input: PipelineRunInput = { spec, runner: 'local' };
+  return {
+    scheduleId: scheduleIdOf(spec.id),
+    spec: { cronExpressions: [cron] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: PIPELINE_RUN_WORKFLOW,
+      workflowId: `${spec.id}-scheduled`,
+      taskQueue,
+      args: [input],
+      typedSearchAttributes: [
+        { key: searchAttributes.pipelineId, value: spec.id },
+        { key: searchAttributes.pipelineVersion, value: pipeline.version },
+      ],
+    },
+    policies: {
+      overlap: spec.maxActiveRuns === 1 ? ScheduleOverlapPolicy.BUFFER_ONE : ScheduleOverlapPolicy.ALLOW_ALL,
+      catchupWindow: '1m',
+    },
+    memo: { pipelineVersion: pipeline.version },
+  };
+}
+
+/** Creates or updates the schedule of every pipeline that has one; returns their ids. */
+export async function ensureSchedules(client: Client, pipelines: Iterable<Pipeline>, taskQueue: string): Promise<string[]> {
+  const ids: string[] = [];
+  for (const pipeline of pipelines) {
+    if (!pipeline.spec.schedule) continue;
+    const options = scheduleOptions(pipeline, taskQueue);
+    const handle = client.schedule.getHandle(options.scheduleId);
+    try {
+      await handle.describe();
+      await handle.update((previous) => ({ ...previous, spec: options.spec, action: options.action, policies: { ...previous.policies, ...options.policies } }));
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+      try {
+        await client.schedule.create(options);
+      } catch (createErr) {
+        if (!(createErr instanceof ScheduleAlreadyRunning)) throw createErr;
+      }
+    }
+    ids.push(options.scheduleId);
+  }
+  return ids;
+}

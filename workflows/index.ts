@@ -1,0 +1,2 @@
+/** Workflow entry points registered with the worker. Deterministic code only. */
+export { pipelineRun } from './pipeline-run';
