@@ -10,6 +10,7 @@
  *   TRAINYARD_STATE_DIR     where run directories and local secrets live   @default <repo>/.trainyard
  *   TRAINYARD_PIPELINES     comma-separated pipeline modules    @default examples/ml-training/pipeline
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 export interface TrainyardConfig {
@@ -22,8 +23,15 @@ export interface TrainyardConfig {
   pipelineModules: string[];
 }
 
-/** The repository root, from compiled (`dist/worker`) or source (`worker`) locations alike. */
-export const PROJECT_ROOT = path.resolve(__dirname, __dirname.includes(`${path.sep}dist${path.sep}`) ? '../..' : '..');
+function findProjectRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(from, '..');
+  }
+}
+
+/** The repository root (the nearest folder with a package.json), from compiled or source locations alike. */
+export const PROJECT_ROOT = findProjectRoot(__dirname);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfig {
   const config: TrainyardConfig = {

@@ -2,7 +2,7 @@
 import { defineTask } from '../../pipeline';
 
 export const noop = defineTask('test.noop', (_args: unknown) => undefined);
-export const echo = defineTask('test.echo', (args: Record<string, unknown> | null) => args);
+export const echo = defineTask('test.echo', (args: Record<string, unknown>) => args);
 export const fail = defineTask('test.fail', (args: { message?: string } | null) => {
   throw new Error(args?.message ?? 'this step fails on purpose');
 });
