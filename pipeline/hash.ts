@@ -17,7 +17,9 @@ const K = new Uint32Array([
 function utf8(text: string): number[] {
   const bytes: number[] = [];
   for (const ch of text) {
-    const cp = ch.codePointAt(0) ?? 0;
+    let cp = ch.codePointAt(0) ?? 0;
+    // A lone surrogate has no UTF-8 form; encode U+FFFD as TextEncoder and Buffer do.
+    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
     if (cp < 0x80) bytes.push(cp);
     else if (cp < 0x800) bytes.push(0xc0 | (cp >> 6), 0x80 | (cp & 63));
     else if (cp < 0x10000) bytes.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63));

@@ -12,7 +12,8 @@ export function resolveParams(spec: PipelineSpec, given: Record<string, unknown>
   const params: Record<string, Json> = Object.fromEntries(Object.entries(spec.params).map(([k, p]) => [k, p.default]));
   const problems: string[] = [];
   for (const [name, value] of Object.entries(given)) {
-    const declared = spec.params[name];
+    // Own keys only: 'toString' or 'constructor' is no declared param.
+    const declared = Object.hasOwn(spec.params, name) ? spec.params[name] : undefined;
     if (!declared) {
       problems.push(`params.${name} is not a param of '${spec.id}'; declared: ${Object.keys(spec.params).join(', ') || '(none)'}`);
       continue;

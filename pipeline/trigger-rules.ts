@@ -55,7 +55,7 @@ export function decideTrigger(rule: TriggerRule, upstream: readonly StepState[])
       if (!allDone) return 'wait';
       return c.skipped === c.total ? 'skipped' : 'upstream_failed';
     case 'one_failed':
-      if (anyFailure) return 'run';
+      if (anyFailure || c.total === 0) return 'run';
       return allDone ? 'skipped' : 'wait';
     case 'one_done':
       if (c.success + c.failed > 0 || c.total === 0) return 'run';

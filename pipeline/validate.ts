@@ -140,7 +140,8 @@ export function pipelineProblems(spec: PipelineSpec, opts: ValidateOptions = {})
   }
   if (spec.schedule !== undefined) {
     const fields = spec.schedule.trim().split(/\s+/);
-    if (!(spec.schedule in SCHEDULE_PRESETS) && !(fields.length === 5 && fields.every((f) => CRON_FIELD.test(f)))) {
+    // hasOwn, not `in`: 'toString' or 'constructor' is no preset.
+    if (!Object.hasOwn(SCHEDULE_PRESETS, spec.schedule) && !(fields.length === 5 && fields.every((f) => CRON_FIELD.test(f)))) {
       problems.push(`schedule '${spec.schedule}' is neither a 5-field cron expression nor one of ${Object.keys(SCHEDULE_PRESETS).join(', ')}`);
     }
   }

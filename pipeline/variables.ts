@@ -86,14 +86,15 @@ export function lookupVariable(variable: Variable, ctx: RunContext): Json {
       return value;
     }
     case 'xcom': {
-      if (!(variable.step in ctx.xcom)) {
+      // Own properties only: a step named 'constructor' without XCom must not read Object.prototype.
+      if (!Object.hasOwn(ctx.xcom, variable.step)) {
         throw new TemplateError(`step '${variable.step}' has no XCom in this run (it was skipped or returned nothing)`);
       }
       let value: Json | undefined = ctx.xcom[variable.step];
       const walked: string[] = [];
       for (const key of variable.keys) {
         walked.push(key);
-        value = value !== null && typeof value === 'object' && !Array.isArray(value) ? value[key] : undefined;
+        value = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, key) ? value[key] : undefined;
         if (value === undefined) {
           throw new TemplateError(`XCom of step '${variable.step}' has no key '${walked.join('.')}'`);
         }

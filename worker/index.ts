@@ -4,3 +4,4 @@ export { connectClient, connectWorker } from './connection';
 export { createWorker, WORKFLOW_BUNDLE_PATH, type CreateWorkerOptions } from './create-worker';
 export { createRegistry, loadPipelineModules, type PipelineRegistry } from './registry';
 export { ensureSchedules, scheduleIdOf, scheduleOptions } from './schedules';
+export { ensureSearchAttributes } from './search-attributes';

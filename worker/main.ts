@@ -3,12 +3,14 @@
  * the pipeline modules, creates or updates their schedules, and runs until
  * SIGTERM or SIGINT, letting running steps finish within the grace time.
  */
+import type { Connection } from '@temporalio/client';
 import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { loadConfig } from './config';
 import { connectClient, connectWorker } from './connection';
 import { createWorker } from './create-worker';
 import { loadPipelineModules } from './registry';
 import { ensureSchedules } from './schedules';
+import { ensureSearchAttributes } from './search-attributes';
 
 async function main(): Promise<void> {
   const level = (process.env.TRAINYARD_LOG_LEVEL ?? 'INFO') as LogLevel;
@@ -21,6 +23,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const registry = await loadPipelineModules(config.pipelineModules);
   const client = await connectClient(config);
+  await ensureSearchAttributes(client.connection as Connection, config.namespace);
   const schedules = await ensureSchedules(client, registry.pipelines.values(), config.taskQueue);
   const worker = await createWorker({
     connection: await connectWorker(config),

@@ -4,6 +4,7 @@
  * (relative to the repository root) for running pod steps on the local runner.
  */
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Pipeline, TaskDefinition } from '../pipeline';
 import { PROJECT_ROOT } from './config';
 
@@ -45,9 +46,10 @@ export async function loadPipelineModules(modules: readonly string[]): Promise<P
     const file = path.isAbsolute(name) ? name : path.join(distRoot, name);
     let mod: PipelineModule;
     try {
-      mod = (await import(file)) as PipelineModule;
+      mod = (await import(pathToFileURL(require.resolve(file)).href)) as PipelineModule;
     } catch (err) {
-      throw new Error(`cannot load pipeline module '${name}' (${file}): ${(err as Error).message}`);
+      const reason = ((err as Error).message.split('\n')[0] ?? '').trim();
+      throw new Error(`cannot load pipeline module '${name}' (${file}): ${reason}`);
     }
     const pipeline = mod.pipeline ?? mod.default;
     if (!pipeline?.spec) throw new Error(`pipeline module '${name}' exports no pipeline; export const pipeline = pipeline({...}, ...)`);

@@ -11,7 +11,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import type { Json, Pipeline } from '../../pipeline';
-import { createRegistry, createWorker } from '../../worker';
+import { createRegistry, createWorker, ensureSearchAttributes } from '../../worker';
 import {
   PIPELINE_RUN_WORKFLOW,
   type PipelineRunInput,
@@ -48,9 +48,11 @@ export async function startDevServer(): Promise<TestWorkflowEnvironment> {
 /** The time-skipping test server: timers complete as soon as nothing else is pending. */
 export async function startTimeSkippingServer(): Promise<TestWorkflowEnvironment> {
   quietRuntime();
-  return TestWorkflowEnvironment.createTimeSkipping({
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: binary('TRAINYARD_TEST_SERVER_BIN') } },
   });
+  await ensureSearchAttributes(env.connection, env.namespace ?? 'default');
+  return env;
 }
 
 /** A fresh state dir per test file, so runs never share files. */

@@ -1,0 +1,31 @@
+/** Builds the Nest application around a Temporal client and a pipeline registry. */
+import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { Client } from '@temporalio/client';
+import type { PipelineRegistry } from '../worker/registry';
+import { AppModule } from './app.module';
+import { createValidationPipe } from './common/validation.pipe';
+
+export interface AppDeps {
+  /** Owned by the caller; `app.close()` leaves its connection open. */
+  client: Client;
+  registry: PipelineRegistry;
+  /** The task queue runs are started on: the one the workers poll. */
+  taskQueue: string;
+  /** Base of the `links.temporalUi` URLs. @default 'http://127.0.0.1:8233' */
+  temporalUiUrl?: string;
+}
+
+/** The app, initialised but not listening: call `app.listen(port, host)`. */
+export async function createApp(deps: AppDeps): Promise<INestApplication> {
+  const app = await NestFactory.create(AppModule.forRoot(deps), {
+    // Only problems: a quiet console in tests and one startup line in main.
+    logger: ['error', 'warn'],
+    // Throw configuration errors to the caller instead of aborting the process.
+    abortOnError: false,
+  });
+  app.useGlobalPipes(createValidationPipe());
+  await app.init();
+  return app;
+}

@@ -1,0 +1,17 @@
+/**
+ * Trainyard's HTTP API: start pipeline runs and read their live state.
+ *
+ *   const app = await createApp({ client, registry, taskQueue });
+ *   await app.listen(3000, '127.0.0.1');
+ *
+ *   GET  /pipelines               registered pipelines
+ *   GET  /pipelines/:id           one pipeline's spec and version
+ *   POST /pipelines/:id/runs      start a run (201, 400, 404, 409)
+ *   GET  /runs/:runId             a run's state: status, steps, XCom
+ *
+ * `node dist/api/main.js` serves it with the worker's configuration.
+ */
+export { createApp, type AppDeps } from './app';
+export { TEMPORAL_CLIENT, PIPELINE_REGISTRY, TASK_QUEUE, TEMPORAL_UI_URL, type Token } from './temporal/temporal.tokens';
+export type { RunCreated } from './runs/dto/run-created';
+export type { PipelineDetail, PipelineSummary } from './pipelines/pipelines.controller';

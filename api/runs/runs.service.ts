@@ -1,0 +1,96 @@
+/** Starts pipeline runs as `pipelineRun` workflows and reads their live state. */
+import { randomBytes } from 'node:crypto';
+import { BadRequestException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
+import { type Client, ServiceError, isGrpcServiceError } from '@temporalio/client';
+import { type Json, resolveParams } from '../../pipeline';
+import {
+  PIPELINE_RUN_WORKFLOW,
+  type PipelineRunInput,
+  type RunState,
+  runStateQuery,
+  searchAttributes,
+} from '../../workflows/definitions';
+import { PipelinesService } from '../pipelines/pipelines.service';
+import { TASK_QUEUE, TEMPORAL_CLIENT, TEMPORAL_UI_URL } from '../temporal/temporal.tokens';
+import type { CreateRunDto } from './dto/create-run.dto';
+import type { RunCreated } from './dto/run-created';
+
+/** How long a state query may wait for a worker to answer it. */
+const QUERY_TIMEOUT_MS = 10_000;
+const GRPC_DEADLINE_EXCEEDED = 4;
+
+@Injectable()
+export class RunsService {
+  constructor(
+    @Inject(TEMPORAL_CLIENT) private readonly client: Client,
+    @Inject(TASK_QUEUE) private readonly taskQueue: string,
+    @Inject(TEMPORAL_UI_URL) private readonly temporalUiUrl: string,
+    private readonly pipelines: PipelinesService,
+  ) {}
+
+  /**
+   * Checks the request against the pipeline, then starts the workflow. Nothing
+   * is started when any check fails; all failures are reported together.
+   */
+  async start(pipelineId: string, request: CreateRunDto): Promise<RunCreated> {
+    const { spec, version } = this.pipelines.get(pipelineId);
+    const problems = [...resolveParams(spec, request.params ?? {}).problems];
+    let logicalDate = new Date();
+    if (request.logicalDate != null) {
+      logicalDate = new Date(request.logicalDate);
+      if (Number.isNaN(logicalDate.getTime())) {
+        problems.push(`logicalDate '${request.logicalDate}' is not a date this server can read; use a calendar date like 2026-03-01 or 2026-03-01T06:00:00Z`);
+      }
+    }
+    if (problems.length > 0) throw new BadRequestException(problems);
+
+    const isoDate = logicalDate.toISOString();
+    const runId = request.idempotencyKey ?? `${spec.id}-${isoDate.slice(0, 10)}-${randomBytes(4).toString('hex')}`;
+    const input: PipelineRunInput = {
+      spec,
+      ...(request.params ? { params: request.params as Record<string, Json> } : {}),
+      logicalDate: isoDate,
+      runner: request.runner ?? 'local',
+    };
+    const handle = await this.client.workflow.start(PIPELINE_RUN_WORKFLOW, {
+      taskQueue: this.taskQueue,
+      workflowId: runId,
+      args: [input],
+      // A key names one run forever, not only while it runs: reuse is a 409.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [
+        { key: searchAttributes.pipelineId, value: spec.id },
+        { key: searchAttributes.pipelineVersion, value: version },
+        { key: searchAttributes.logicalDate, value: logicalDate },
+      ],
+    });
+    return {
+      runId,
+      temporalRunId: handle.firstExecutionRunId,
+      pipelineId: spec.id,
+      pipelineVersion: version,
+      logicalDate: isoDate,
+      links: {
+        self: `/runs/${encodeURIComponent(runId)}`,
+        temporalUi: `${this.temporalUiUrl}/namespaces/${encodeURIComponent(this.client.options.namespace)}/workflows/${encodeURIComponent(runId)}`,
+      },
+    };
+  }
+
+  /**
+   * The run's live state, which a worker answers. An unknown run id surfaces as
+   * WorkflowNotFoundError (404); no worker answering in time is a 503.
+   */
+  async state(runId: string): Promise<RunState> {
+    try {
+      return await this.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => this.client.workflow.getHandle(runId).query(runStateQuery));
+    } catch (err) {
+      if (err instanceof ServiceError && isGrpcServiceError(err.cause) && err.cause.code === GRPC_DEADLINE_EXCEEDED) {
+        throw new ServiceUnavailableException(
+          `no worker answered the state query of run '${runId}' within ${QUERY_TIMEOUT_MS / 1000}s; start a worker on the run's task queue (npm run worker)`,
+        );
+      }
+      throw err;
+    }
+  }
+}

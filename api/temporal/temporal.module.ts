@@ -1,0 +1,41 @@
+/**
+ * A global dynamic module that hands the Temporal client, the pipeline
+ * registry, the task queue and the Web UI address to every feature module.
+ * The caller owns the client: closing the app does not close its connection.
+ */
+import { type DynamicModule, Module, type ValueProvider } from '@nestjs/common';
+import type { Client } from '@temporalio/client';
+import type { PipelineRegistry } from '../../worker/registry';
+import { PIPELINE_REGISTRY, TASK_QUEUE, TEMPORAL_CLIENT, TEMPORAL_UI_URL, type Token } from './temporal.tokens';
+
+export interface TemporalModuleOptions {
+  client: Client;
+  registry: PipelineRegistry;
+  taskQueue: string;
+  /** @default 'http://127.0.0.1:8233' */
+  temporalUiUrl?: string;
+}
+
+export const DEFAULT_TEMPORAL_UI_URL = 'http://127.0.0.1:8233';
+
+function valueProvider<T>(provide: Token<T>, useValue: T): ValueProvider<T> {
+  return { provide, useValue };
+}
+
+@Module({})
+export class TemporalModule {
+  static forRoot(options: TemporalModuleOptions): DynamicModule {
+    const providers = [
+      valueProvider(TEMPORAL_CLIENT, options.client),
+      valueProvider(PIPELINE_REGISTRY, options.registry),
+      valueProvider(TASK_QUEUE, options.taskQueue),
+      valueProvider(TEMPORAL_UI_URL, (options.temporalUiUrl ?? DEFAULT_TEMPORAL_UI_URL).replace(/\/+$/, '')),
+    ];
+    return {
+      module: TemporalModule,
+      global: true,
+      providers,
+      exports: providers.map((p) => p.provide),
+    };
+  }
+}

@@ -1,0 +1,359 @@
+"""Shared contract for the ml-trainer pipeline steps.
+
+Every script in this folder is one pipeline step. Each is started as
+``python <script>.py ARGS`` with this folder as its working directory and
+follows the same rules, all of which live here:
+
+XCom
+    A step hands its result to later steps by writing exactly one JSON value
+    to the file named by ``$TRAINYARD_XCOM_PATH``. When that variable is unset
+    the file is ``/airflow/xcom/return.json``, which is where the xcom sidecar
+    of a KubernetesPodOperator-style pod looks, so the same code runs both as
+    a local process and inside a pod. Parent directories are created, and the
+    file is written to a temporary name first and then renamed into place, so
+    a reader never sees half a document.
+
+Run directory
+    The steps of one run share files through a directory: ``--run-dir`` if
+    given, else ``$TRAINYARD_RUN_DIR``, else ``/shared/$TRAINYARD_RUN_ID``.
+    It is created when missing.
+
+Logging and failure
+    Progress goes to stdout, one ``<step>: <message>`` line at a time, flushed
+    at once so it streams into the worker log. A problem ends the step with a
+    single-line reason on stderr and exit code 1; argparse keeps exit code 2
+    for bad arguments.
+
+Reproducibility
+    Every random choice takes an explicit seed, so the same arguments give
+    the same split, the same model and the same metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import random
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, NoReturn
+
+import numpy as np
+
+DEFAULT_XCOM_PATH = "/airflow/xcom/return.json"
+DEFAULT_SHARED_ROOT = "/shared"
+
+
+class StepError(Exception):
+    """A problem the step reports as its one-line reason before exiting with 1."""
+
+
+# --------------------------------------------------------------------------
+# Logging and exit handling
+
+
+def log(step: str, message: str) -> None:
+    """Print one progress line for ``step`` and flush it straight away."""
+    print(f"{step}: {message}", flush=True)
+
+
+def fail(step: str, reason: str) -> NoReturn:
+    """Report ``reason`` on stderr as a single line and exit with code 1."""
+    one_line = " ".join(str(reason).split())
+    print(f"{step}: error: {one_line}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def run_step(step: str, main: Callable[[], None]) -> None:
+    """Run a step's ``main``, turning any failure into a one-line reason and exit 1.
+
+    ``SystemExit`` (argparse's exit 2, an explicit ``sys.exit``) passes through
+    untouched. Set ``TRAINYARD_DEBUG=1`` to see the full traceback of an
+    unexpected error as well.
+    """
+    try:
+        main()
+    except StepError as err:
+        fail(step, str(err))
+    except Exception as err:  # noqa: BLE001 - every failure must become one line
+        if os.environ.get("TRAINYARD_DEBUG"):
+            import traceback
+
+            traceback.print_exc()
+        fail(step, f"unexpected {type(err).__name__}: {err}")
+
+
+# --------------------------------------------------------------------------
+# Argument types (raising ArgumentTypeError makes argparse exit with 2)
+
+
+def iso_date(text: str) -> str:
+    """An argparse type for ``YYYY-MM-DD`` dates; returns the text unchanged."""
+    try:
+        _dt.datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from None
+    return text
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
+def finite_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, got {text}")
+    return value
+
+
+def fraction(text: str) -> float:
+    """A number strictly between 0 and 1."""
+    value = finite_float(text)
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be strictly between 0 and 1, got {text}")
+    return value
+
+
+def add_run_dir_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--run-dir",
+        default=None,
+        help="directory shared by the steps of one run "
+        "(default: $TRAINYARD_RUN_DIR, else /shared/$TRAINYARD_RUN_ID)",
+    )
+
+
+# --------------------------------------------------------------------------
+# Environment: run id, run directory, serving directory, xcom path
+
+
+def run_id() -> str:
+    return os.environ.get("TRAINYARD_RUN_ID") or "local"
+
+
+def resolve_run_dir(explicit: str | None = None, create: bool = True) -> Path:
+    """The run directory: ``explicit``, else $TRAINYARD_RUN_DIR, else /shared/$TRAINYARD_RUN_ID."""
+    if explicit:
+        chosen = explicit
+    elif os.environ.get("TRAINYARD_RUN_DIR"):
+        chosen = os.environ["TRAINYARD_RUN_DIR"]
+    elif os.environ.get("TRAINYARD_RUN_ID"):
+        chosen = os.path.join(DEFAULT_SHARED_ROOT, os.environ["TRAINYARD_RUN_ID"])
+    else:
+        raise StepError(
+            "no run directory: pass --run-dir, or set TRAINYARD_RUN_DIR or TRAINYARD_RUN_ID"
+        )
+    path = Path(chosen).expanduser().resolve()
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StepError(f"cannot create run directory {path}: {err.strerror or err}") from None
+    return path
+
+
+def resolve_serving_dir(explicit: str | None, run_dir_arg: str | None) -> Path:
+    """``explicit``, else $TRAINYARD_SERVING_DIR, else ``<run_dir>/../../serving``.
+
+    With the local runner the run directory is ``<state>/runs/<run id>``, so the
+    fallback is ``<state>/serving``: one serving area shared by every run.
+    """
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    if os.environ.get("TRAINYARD_SERVING_DIR"):
+        return Path(os.environ["TRAINYARD_SERVING_DIR"]).expanduser().resolve()
+    return (resolve_run_dir(run_dir_arg) / ".." / ".." / "serving").resolve()
+
+
+def xcom_path() -> Path:
+    return Path(os.environ.get("TRAINYARD_XCOM_PATH") or DEFAULT_XCOM_PATH)
+
+
+# --------------------------------------------------------------------------
+# Files
+
+
+def _json_ready(value: Any) -> Any:
+    """Turn numpy scalars and arrays into plain Python values for json.dumps."""
+    if isinstance(value, dict):
+        return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_ready(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+def _usual_mode(path: str) -> None:
+    """Give a temporary file the mode a plain open() would have (mkstemp makes it 0600),
+    so that other readers, such as an xcom sidecar or a model server, can read it."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _usual_mode(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_with(path: Path, write: Callable[[str], Any]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``.
+
+    The temporary name keeps ``path``'s suffix, because np.savez would append
+    ``.npz`` to a name without one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        _usual_mode(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def save_joblib(path: Path, value: Any) -> None:
+    import joblib
+
+    atomic_write_with(path, lambda tmp: joblib.dump(value, tmp))
+
+
+def atomic_write_json(path: Path, value: Any) -> None:
+    text = json.dumps(_json_ready(value), indent=2, sort_keys=True, allow_nan=False)
+    atomic_write_text(path, text + "\n")
+
+
+def write_xcom(value: Any) -> Path:
+    """Write the step's single XCom value and return where it went."""
+    path = xcom_path()
+    try:
+        atomic_write_text(path, json.dumps(_json_ready(value), allow_nan=False, sort_keys=True) + "\n")
+    except OSError as err:
+        raise StepError(f"cannot write XCom to {path}: {err.strerror or err}") from None
+    return path
+
+
+def read_json(path: Path, what: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except FileNotFoundError:
+        raise StepError(f"{what} not found at {path}") from None
+    except (OSError, ValueError) as err:
+        raise StepError(f"cannot read {what} at {path}: {err}") from None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------
+# Data shared between preprocess, train and evaluate
+
+
+def data_dir(run_dir: Path) -> Path:
+    return run_dir / "data"
+
+
+def load_split(run_dir: Path, split: str) -> dict[str, np.ndarray]:
+    """Load ``<run_dir>/data/<split>.npz`` written by preprocess.py.
+
+    Keys: ``X`` (standardised features), ``X_raw`` (pixel values 0..16), ``y``.
+    """
+    path = data_dir(run_dir) / f"{split}.npz"
+    if not path.is_file():
+        raise StepError(
+            f"{split} data is missing: {path} does not exist; run preprocess.py for this run first"
+        )
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in ("X", "X_raw", "y")}
+    except KeyError as err:
+        raise StepError(f"{path} lacks array {err}; rerun preprocess.py") from None
+    except (OSError, ValueError) as err:
+        raise StepError(f"cannot read {path}: {err}") from None
+    if len(arrays["X"]) != len(arrays["y"]) or len(arrays["X_raw"]) != len(arrays["y"]):
+        raise StepError(f"{path} is inconsistent: X, X_raw and y differ in length")
+    return arrays
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's and numpy's global generators (estimators get random_state too)."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+
+
+def detect_device() -> str:
+    """``cuda:<name>`` when torch is installed and sees a GPU, else ``cpu``.
+
+    torch is optional: it is only looked for, never required.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return "cpu"
+    try:
+        import torch  # type: ignore[import-not-found]
+
+        if torch.cuda.is_available():
+            return f"cuda:{torch.cuda.get_device_name(0)}"
+    except Exception:  # noqa: BLE001 - a broken torch install just means "cpu"
+        pass
+    return "cpu"
