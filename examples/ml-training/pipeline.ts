@@ -1,0 +1,172 @@
+/**
+ * The flagship example: the daily ML training pipeline Airflow users know
+ * (validate -> preprocess -> train -> evaluate -> deploy or skip -> notify),
+ * written for Trainyard. The container steps carry their Kubernetes settings
+ * (resources, GPU toleration, node selector, shared volume); on the local
+ * runner the same steps run as processes in `image/`, the image's source.
+ */
+import { defineTask, pipeline as definePipeline } from '../../pipeline';
+
+/** Image name -> local directory, for `runner: 'local'` (paths from the repository root). */
+export const localImages: Record<string, string> = {
+  'ml-tools:latest': 'examples/ml-training/image',
+  'ml-trainer:latest': 'examples/ml-training/image',
+  'ml-deployer:latest': 'examples/ml-training/image',
+};
+
+const GPU_RESOURCES = {
+  requests: { cpu: '4', memory: '16Gi', 'nvidia.com/gpu': '1' },
+  limits: { cpu: '8', memory: '32Gi', 'nvidia.com/gpu': '1' },
+};
+const GPU_TOLERATIONS = [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }];
+const GPU_NODE_SELECTOR = { 'gpu-type': 'a100', 'node-pool': 'ml-training' };
+const SHARED_DATA = {
+  volumes: [{ name: 'shared-data', persistentVolumeClaim: { claimName: 'ml-shared-pvc' } }],
+  volumeMounts: [{ name: 'shared-data', mountPath: '/shared' }],
+};
+
+interface Evaluation {
+  accuracy: number;
+  f1_score: number;
+  baseline_accuracy: number;
+  improvement: number;
+  should_deploy: boolean;
+  model_path: string;
+}
+
+/** The branch's "no" arm: records why the model stays where it is. */
+export const skipDeployment = defineTask(
+  'ml_training.skip_deployment',
+  (args: { accuracy: number }, ctx) => {
+    const threshold = ctx.params.threshold;
+    ctx.log(`model accuracy ${args.accuracy} is below the threshold ${String(threshold)}; keeping the current model`);
+    return { deployed: false, reason: `accuracy ${args.accuracy} < threshold ${String(threshold)}` };
+  },
+);
+
+export const pipeline = definePipeline(
+  {
+    id: 'ml_training_pipeline',
+    description: 'Retrains the digits classifier daily and deploys it when it clears the quality bar.',
+    schedule: '@daily',
+    maxActiveRuns: 1,
+    tags: ['ml', 'training', 'production'],
+    params: {
+      threshold: 0.9,
+      lr: 0.001,
+      batch_size: 32,
+      optimizer: 'adam',
+      epochs: 60,
+      model_name: 'production-model',
+    },
+    defaults: { retries: 2, retryDelay: '30s', timeout: '30m' },
+  },
+  (p) => {
+    const prepared = p.group('data_preparation', (g) => {
+      const validated = g.pod('validate_data', {
+        image: 'ml-tools:latest',
+        namespace: 'ml-training',
+        cmds: ['python', 'validate.py'],
+        arguments: ['--date', '{{ ds }}'],
+        env: [{ name: 'DATA_DATE', value: '{{ ds }}' }],
+        resources: { requests: { cpu: '2', memory: '8Gi' }, limits: { cpu: '4', memory: '16Gi' } },
+      });
+      return g.pod(
+        'preprocess_data',
+        {
+          image: 'ml-tools:latest',
+          namespace: 'ml-training',
+          cmds: ['python', 'preprocess.py'],
+          arguments: ['--date', '{{ ds }}'],
+          resources: { requests: { cpu: '4', memory: '32Gi' }, limits: { cpu: '8', memory: '64Gi' } },
+          ...SHARED_DATA,
+        },
+        { after: [validated] },
+      );
+    });
+
+    const evaluated = p.group('model_training', (g) => {
+      const trained = g.pod<{ model_path: string; accuracy: number }>(
+        'train_model',
+        {
+          image: 'ml-trainer:latest',
+          namespace: 'ml-training',
+          cmds: ['python', 'train.py'],
+          arguments: [
+            '--lr', '{{ params.lr }}',
+            '--batch-size', '{{ params.batch_size }}',
+            '--optimizer', '{{ params.optimizer }}',
+            '--epochs', '{{ params.epochs }}',
+            '--experiment-name', 'daily-training-{{ ds }}',
+          ],
+          resources: GPU_RESOURCES,
+          tolerations: GPU_TOLERATIONS,
+          nodeSelector: GPU_NODE_SELECTOR,
+          ...SHARED_DATA,
+        },
+        { after: [prepared], timeout: '4h' },
+      );
+      return g.pod<Evaluation>(
+        'evaluate_model',
+        {
+          image: 'ml-trainer:latest',
+          namespace: 'ml-training',
+          cmds: ['python', 'evaluate.py'],
+          arguments: [
+            '--model-path', '{{ xcom.model_training.train_model.model_path }}',
+            '--threshold', '{{ params.threshold }}',
+            '--model-name', '{{ params.model_name }}',
+          ],
+          ...SHARED_DATA,
+        },
+        { after: [trained] },
+      );
+    });
+
+    const decision = p.branch(
+      'deployment_decision',
+      {
+        cases: [{ if: 'xcom.model_training.evaluate_model.accuracy >= params.threshold', then: 'deploy_model' }],
+        otherwise: 'skip_deployment',
+      },
+      { after: [evaluated] },
+    );
+
+    const deployed = p.pod(
+      'deploy_model',
+      {
+        image: 'ml-deployer:latest',
+        namespace: 'ml-serving',
+        cmds: ['python', 'deploy.py'],
+        arguments: [
+          '--model-path', '{{ xcom.model_training.evaluate_model.model_path }}',
+          '--model-name', '{{ params.model_name }}',
+          '--accuracy', '{{ xcom.model_training.evaluate_model.accuracy }}',
+        ],
+        resources: { requests: { cpu: '2', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' } },
+        ...SHARED_DATA,
+      },
+      { after: [decision] },
+    );
+
+    const skipped = p.task(
+      'skip_deployment',
+      skipDeployment,
+      { accuracy: evaluated.get('accuracy') },
+      { after: [decision], retries: 0 },
+    );
+
+    p.notify(
+      'send_notification',
+      {
+        webhookEnv: 'TRAINYARD_SLACK_WEBHOOK_URL',
+        text:
+          'ml_training_pipeline {{ ds }}: accuracy {{ xcom.model_training.evaluate_model.accuracy }} ' +
+          '(baseline {{ xcom.model_training.evaluate_model.baseline_accuracy }}, threshold {{ params.threshold }}); ' +
+          'deployed version: {{ xcom.deploy_model.version | default("none") }}',
+        fields: { run_id: '{{ run_id }}', should_deploy: '{{ xcom.model_training.evaluate_model.should_deploy }}' },
+      },
+      { after: [deployed, skipped], triggerRule: 'none_failed_min_one_success' },
+    );
+  },
+);

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { localImages, pipeline } from '../../examples/ml-training/pipeline';
+import { type TestWorker, runToEnd, startDevServer, startWorker, states, step } from '../support/temporal';
+
+/** A stand-in for Slack: records every message POSTed to it. */
+function webhookSink(): Promise<{ server: Server; url: string; messages: Record<string, unknown>[] }> {
+  const messages: Record<string, unknown>[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      messages.push(JSON.parse(body) as Record<string, unknown>);
+      res.writeHead(200).end('ok');
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, messages })),
+  );
+}
+
+describe('the ml-training example, end to end on the local runner', () => {
+  let env: TestWorkflowEnvironment;
+  let worker: TestWorker;
+  let sink: Awaited<ReturnType<typeof webhookSink>>;
+  before(async () => {
+    sink = await webhookSink();
+    env = await startDevServer();
+    worker = await startWorker(env, [pipeline], { localImages, notifyEnv: { TRAINYARD_SLACK_WEBHOOK_URL: sink.url } });
+  });
+  after(async () => {
+    await worker?.stop();
+    await env?.teardown();
+    sink?.server.close();
+  });
+
+  it('trains, evaluates and deploys a model that clears the threshold', async () => {
+    const { state, error } = await runToEnd(env, worker, pipeline, { params: { threshold: 0.5 } });
+    assert.equal(error, undefined, error);
+    assert.deepEqual(states(state), {
+      'data_preparation.validate_data': 'success',
+      'data_preparation.preprocess_data': 'success',
+      'model_training.train_model': 'success',
+      'model_training.evaluate_model': 'success',
+      deployment_decision: 'success',
+      deploy_model: 'success',
+      skip_deployment: 'skipped',
+      send_notification: 'success',
+    });
+    const validated = step(state, 'data_preparation.validate_data').output as { rows: number; classes: number };
+    assert.equal(validated.rows, 1797);
+    assert.equal(validated.classes, 10);
+    const evaluation = step(state, 'model_training.evaluate_model').output as { accuracy: number; f1_score: number };
+    assert.ok(evaluation.accuracy > 0.9, `accuracy ${evaluation.accuracy}`);
+    assert.ok(evaluation.f1_score > 0.9, `f1 ${evaluation.f1_score}`);
+    assert.deepEqual(step(state, 'deployment_decision').chosen, ['deploy_model']);
+    const deployed = step(state, 'deploy_model').output as { path: string; version: number };
+    assert.ok(existsSync(deployed.path), `deployed model at ${deployed.path}`);
+    const current = JSON.parse(readFileSync(path.join(path.dirname(path.dirname(deployed.path)), 'current.json'), 'utf8')) as { version: number };
+    assert.equal(current.version, deployed.version);
+    const message = sink.messages.at(-1);
+    assert.match(String(message?.text), /deployed version: \d+/);
+    assert.equal(message?.run_id, state.runId);
+  });
+
+  it('skips deployment when the model misses the threshold, and still notifies', async () => {
+    const before = sink.messages.length;
+    const { state, error } = await runToEnd(env, worker, pipeline, { params: { threshold: 1.01, epochs: 5 } });
+    assert.equal(error, undefined, error);
+    assert.equal(step(state, 'deploy_model').state, 'skipped');
+    assert.equal(step(state, 'skip_deployment').state, 'success');
+    assert.match(String((step(state, 'skip_deployment').output as { reason: string }).reason), /< threshold 1.01/);
+    assert.equal(step(state, 'send_notification').state, 'success');
+    assert.equal(sink.messages.length, before + 1);
+    assert.match(String(sink.messages.at(-1)?.text), /deployed version: none/);
+  });
+});
