@@ -19,14 +19,16 @@ export function createTaskActivities(tasks: ReadonlyMap<string, TaskDefinition<n
       const ctx = Context.current();
       const heartbeat = setInterval(() => ctx.heartbeat(), 1000);
       try {
-        const result = await task.run(input.args as never, {
+        const result: unknown = await task.run(input.args as never, {
           pipelineId: input.pipelineId,
           runId: input.runId,
           stepId: input.stepId,
           attempt: input.attempt,
           logicalDate: input.logicalDate,
           params: input.params,
-          log: (message) => ctx.log.info(`[${input.runId} ${input.stepId}#${input.attempt}] ${message}`),
+          log: (message) => {
+            ctx.log.info(`[${input.runId} ${input.stepId}#${input.attempt}] ${message}`);
+          },
           signal: ctx.cancellationSignal,
         });
         return result === undefined ? {} : { xcom: result as Json };

@@ -21,7 +21,6 @@ import type {
   StepDefaults,
   StepKind,
   StepSpec,
-  TriggerRule,
   XComRef,
 } from './types';
 import { validatePipeline } from './validate';
@@ -86,8 +85,8 @@ function collectRefs(value: unknown, into: Set<string>): Set<string> {
 function handle<T>(id: string): StepHandle<T> {
   return {
     id,
-    output: { $xcom: id } as Output<T>,
-    get: <K extends keyof T & string>(key: K) => ({ $xcom: id, key }) as Output<T[K]>,
+    output: { $xcom: id },
+    get: <K extends keyof T & string>(key: K) => ({ $xcom: id, key }),
   };
 }
 
@@ -109,14 +108,14 @@ export class PipelineBuilder {
       id,
       kind,
       upstream: [...upstream],
-      triggerRule: d.triggerRule as TriggerRule,
+      triggerRule: d.triggerRule,
       retry: { retries: d.retries, retryDelay: d.retryDelay, backoffCoefficient: d.retryBackoff, maxRetryDelay: d.maxRetryDelay },
       timeout: d.timeout,
       heartbeatTimeout: d.heartbeatTimeout,
       config,
     };
     if (this.prefix) step.group = this.prefix;
-    this.steps.push(step as unknown as StepSpec);
+    this.steps.push(step);
     return handle<T>(id);
   }
 
@@ -132,14 +131,14 @@ export class PipelineBuilder {
 
   /** Calls a TypeScript task function with rendered arguments; its return value is the XCom. */
   task<A, R>(id: string, fn: TaskDefinition<A, R>, args: Args<A>, opts?: StepOptions): StepHandle<Awaited<R>> {
-    this.tasks.set(fn.name, fn as unknown as TaskDefinition<never, unknown>);
+    this.tasks.set(fn.name, fn);
     return this.add('task', id, { fn: fn.name, args }, opts);
   }
 
   /** Chooses which direct followers run, by conditions on XCom or by a task function returning step ids. */
   branch(id: string, config: BranchConfig | { fn: TaskDefinition<never, string | string[]>; args?: unknown }, opts?: StepOptions): StepHandle<string[]> {
     if (typeof config.fn === 'object') {
-      this.tasks.set(config.fn.name, config.fn as unknown as TaskDefinition<never, unknown>);
+      this.tasks.set(config.fn.name, config.fn);
       return this.add('branch', id, { fn: config.fn.name, args: config.args }, opts);
     }
     return this.add('branch', id, config as BranchConfig, opts);

@@ -85,7 +85,7 @@ export interface PodConfig {
 export interface TaskConfig {
   fn: string;
   /** Arguments: may contain templates and XCom references. */
-  args?: Json | XComRef | unknown;
+  args?: unknown;
 }
 
 /** One arm of a declarative branch. */

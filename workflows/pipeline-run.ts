@@ -198,10 +198,11 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
           const c = config as { fn: string; args?: unknown };
           const result = await acts.runTask({ ...call, fn: c.fn, args: c.args ?? null, logicalDate: run.logicalDate, params });
           const value = result.xcom;
-          if (!(typeof value === 'string' || (Array.isArray(value) && value.every((v) => typeof v === 'string')))) {
+          const ids = typeof value === 'string' ? [value] : Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
+          if (!Array.isArray(value) ? typeof value !== 'string' : ids.length !== value.length) {
             throw stepError(`branch function '${c.fn}' must return a step id or a list of step ids, not ${JSON.stringify(value)}`, 'BranchError');
           }
-          chosen = [value].flat() as string[];
+          chosen = ids;
         }
         const allowed = followers.get(step.id) ?? [];
         const unknown = chosen.filter((id) => !allowed.includes(id));

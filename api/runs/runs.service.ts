@@ -85,7 +85,7 @@ export class RunsService {
     try {
       return await this.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => this.client.workflow.getHandle(runId).query(runStateQuery));
     } catch (err) {
-      if (err instanceof ServiceError && isGrpcServiceError(err.cause) && err.cause.code === GRPC_DEADLINE_EXCEEDED) {
+      if (err instanceof ServiceError && isGrpcServiceError(err.cause) && Number(err.cause.code) === GRPC_DEADLINE_EXCEEDED) {
         throw new ServiceUnavailableException(
           `no worker answered the state query of run '${runId}' within ${QUERY_TIMEOUT_MS / 1000}s; start a worker on the run's task queue (npm run worker)`,
         );

@@ -12,7 +12,7 @@ import type { PipelineRegistry } from '../../worker/registry';
 export type Token<T> = symbol & { readonly __provides?: T };
 
 function token<T>(name: string): Token<T> {
-  return Symbol(`trainyard:${name}`) as Token<T>;
+  return Symbol(`trainyard:${name}`);
 }
 
 export const TEMPORAL_CLIENT = token<Client>('TemporalClient');

@@ -39,8 +39,8 @@ export const skipDeployment = defineTask(
   'ml_training.skip_deployment',
   (args: { accuracy: number }, ctx) => {
     const threshold = ctx.params.threshold;
-    ctx.log(`model accuracy ${args.accuracy} is below the threshold ${String(threshold)}; keeping the current model`);
-    return { deployed: false, reason: `accuracy ${args.accuracy} < threshold ${String(threshold)}` };
+    ctx.log(`model accuracy ${args.accuracy} is below the threshold ${JSON.stringify(threshold)}; keeping the current model`);
+    return { deployed: false, reason: `accuracy ${args.accuracy} < threshold ${JSON.stringify(threshold)}` };
   },
 );
 

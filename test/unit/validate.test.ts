@@ -24,7 +24,7 @@ function step(id: string, changes: Partial<StepSpec> = {}): StepSpec {
     heartbeatTimeout: '10s',
     config: { command: ['python', 'run.py'] },
     ...changes,
-  } as StepSpec;
+  };
 }
 
 function spec(steps: StepSpec[], changes: Partial<PipelineSpec> = {}): PipelineSpec {
