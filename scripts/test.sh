@@ -16,5 +16,5 @@ if (($#)); then
 else
   mapfile -t files < <(find dist/test -name '*.test.js' | sort)
 fi
-export TRAINYARD_TEST_LOG_LEVEL="${TRAINYARD_TEST_LOG_LEVEL:-WARN}"
+export TRAINYARD_TEST_LOG_LEVEL="${TRAINYARD_TEST_LOG_LEVEL:-ERROR}"
 node --test --test-concurrency=2 --test-reporter=spec "${files[@]}"

@@ -304,8 +304,9 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
     return state === 'failed' || state === 'upstream_failed';
   });
   if (unfinished.length > 0 || run.steps.some((s) => !TERMINAL_STEP_STATES.includes(s.state))) {
-    const failed = run.failedSteps.map((id) => `${id}: ${stateOf.get(id)?.error ?? 'failed'}`);
-    run.summary = `run failed: ${run.failedSteps.length} step(s) failed (${run.failedSteps.join(', ') || 'none'}); leaves not done: ${unfinished.join(', ')}\n${failed.join('\n')}`;
+    const failed = run.failedSteps.map((id) => `  ${id}: ${stateOf.get(id)?.error ?? 'failed'}`);
+    const shown = unfinished.slice(0, 10).join(', ') + (unfinished.length > 10 ? ` and ${unfinished.length - 10} more` : '');
+    run.summary = `run failed: step(s) ${run.failedSteps.join(', ') || '(none)'} failed; leaves that did not succeed: ${shown}\n${failed.join('\n')}`;
     setRunState('failed');
     throw ApplicationFailure.nonRetryable(run.summary, 'PipelineRunFailed', { failedSteps: run.failedSteps });
   }
