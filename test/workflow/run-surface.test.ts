@@ -1,0 +1,123 @@
+/** What a run shows the outside: validation before work, search attributes, notify, schedules. */
+import assert from 'node:assert/strict';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { type PipelineSpec, pipeline, specVersion } from '../../pipeline';
+import { ensureSchedules, scheduleIdOf } from '../../worker';
+import { PIPELINE_RUN_WORKFLOW, runStateQuery } from '../../workflows/definitions';
+import { echo, noop } from '../support/tasks';
+import { type TestWorker, eventually, runToEnd, startDevServer, startWorker, step } from '../support/temporal';
+
+const SECRET_PATH = '/services/T000/B000/s3cr3t-webhook-path';
+
+function sink(): Promise<{ server: Server; url: string; bodies: unknown[] }> {
+  const bodies: unknown[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      bodies.push({ path: req.url, ...(JSON.parse(body) as object) });
+      res.writeHead(req.url === SECRET_PATH ? 200 : 404).end();
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies })));
+}
+
+const notifying = pipeline({ id: 'notifying', params: { owner: 'ml-team' } }, (p) => {
+  const metrics = p.task('metrics', echo, { accuracy: 0.97 });
+  p.notify('tell', { webhookEnv: 'TEST_WEBHOOK', text: 'accuracy {{ xcom.metrics.accuracy }} for {{ params.owner }}', fields: { channel: '#ml' } }, { after: [metrics] });
+  p.notify('tell_unset', { webhookEnv: 'NOT_SET_ANYWHERE', text: 'x' }, { after: [metrics], retries: 0 });
+});
+
+const scheduled = pipeline({ id: 'nightly', schedule: '@daily', maxActiveRuns: 1 }, (p) => {
+  p.task('only', noop, null);
+});
+
+describe('the run seen from outside', () => {
+  let env: TestWorkflowEnvironment;
+  let worker: TestWorker;
+  let hook: Awaited<ReturnType<typeof sink>>;
+  before(async () => {
+    hook = await sink();
+    env = await startDevServer();
+    worker = await startWorker(env, [notifying, scheduled], { notifyEnv: { TEST_WEBHOOK: `${hook.url}${SECRET_PATH}` } });
+  });
+  after(async () => {
+    await worker?.stop();
+    await env?.teardown();
+    hook?.server.close();
+  });
+
+  it('rejects an invalid spec before any step runs, listing every problem', async () => {
+    const spec: PipelineSpec = structuredClone(notifying.spec);
+    spec.steps.push({ ...structuredClone(spec.steps[0]!), upstream: ['nowhere'] });
+    const handle = await env.client.workflow.start(PIPELINE_RUN_WORKFLOW, {
+      taskQueue: worker.taskQueue,
+      workflowId: `invalid-${Date.now()}`,
+      args: [{ spec, params: { owner: 3 } }],
+    });
+    const err = await handle.result().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof WorkflowFailedError);
+    const message = err.cause?.message ?? '';
+    assert.match(message, /step 'metrics': duplicate id/);
+    assert.match(message, /depends on unknown step 'nowhere'/);
+    assert.match(message, /params\.owner must be a string/);
+    const state = await handle.query(runStateQuery);
+    assert.ok(state.steps.every((s) => s.state === 'queued'), 'no step ran');
+  });
+
+  it('notifies a webhook named by env var, and keeps the URL out of history and messages', async () => {
+    const { state, error } = await runToEnd(env, worker, notifying);
+    assert.equal(step(state, 'tell').state, 'success');
+    assert.deepEqual(hook.bodies.at(-1), { path: SECRET_PATH, text: 'accuracy 0.97 for ml-team', channel: '#ml' });
+    const unset = step(state, 'tell_unset');
+    assert.equal(unset.state, 'failed');
+    assert.match(unset.error ?? '', /NOT_SET_ANYWHERE is not set on the worker/);
+    assert.match(error ?? '', /tell_unset/);
+    const history = JSON.stringify(await env.client.workflow.getHandle(state.runId).fetchHistory());
+    assert.equal(history.includes('s3cr3t-webhook-path'), false);
+  });
+
+  it('records spec and version in the input and makes runs findable by search attributes', async () => {
+    const { state } = await runToEnd(env, worker, notifying, { workflowId: `findable-${Date.now()}` });
+    assert.equal(state.pipelineVersion, specVersion(notifying.spec));
+    assert.equal(state.pipelineVersion, notifying.version);
+    const found = await eventually('the run in visibility', async () => {
+      for await (const wf of env.client.workflow.list({ query: `TrainyardPipelineId = 'notifying' AND TrainyardRunState = 'failed' AND WorkflowId = '${state.runId}'` })) {
+        return wf;
+      }
+      return undefined;
+    });
+    assert.equal(found.workflowId, state.runId);
+    const described = await env.client.workflow.getHandle(state.runId).describe();
+    assert.equal(described.typedSearchAttributes.get({ name: 'TrainyardPipelineVersion', type: 'KEYWORD' }), notifying.version);
+    assert.equal(
+      described.typedSearchAttributes.get({ name: 'TrainyardLogicalDate', type: 'DATETIME' })?.toISOString(),
+      '2026-03-01T00:00:00.000Z',
+    );
+  });
+
+  it('creates a Temporal Schedule for a scheduled pipeline; its runs get the scheduled time as logical date', async () => {
+    const ids = await ensureSchedules(env.client, [scheduled, notifying], worker.taskQueue);
+    assert.deepEqual(ids, [scheduleIdOf('nightly')]);
+    const handle = env.client.schedule.getHandle(scheduleIdOf('nightly'));
+    const described = await handle.describe();
+    assert.equal(described.policies.overlap, 'BUFFER_ONE');
+    assert.deepEqual(described.spec.calendars?.[0]?.hour, [{ start: 0, end: 0, step: 1 }]);
+    await handle.trigger();
+    const runId = await eventually('the triggered run', async () => (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId);
+    const result = await env.client.workflow.getHandle(runId).result() as { logicalDate: string; pipelineVersion: string };
+    assert.equal(result.pipelineVersion, scheduled.version);
+    assert.ok(Math.abs(Date.parse(result.logicalDate) - Date.now()) < 60_000, `logical date ${result.logicalDate} is the trigger time`);
+
+    const changed = pipeline({ id: 'nightly', schedule: '30 2 * * *', maxActiveRuns: 2 }, (p) => p.task('only', noop, null, { retries: 1 }));
+    await ensureSchedules(env.client, [changed], worker.taskQueue);
+    const updated = await handle.describe();
+    assert.equal(updated.policies.overlap, 'ALLOW_ALL');
+    assert.deepEqual(updated.spec.calendars?.[0]?.minute, [{ start: 30, end: 30, step: 1 }]);
+    await handle.delete();
+  });
+});
