@@ -1,0 +1,113 @@
+/**
+ * The demo's client half: triggers the flagship pipeline through the HTTP API,
+ * shows each step as it changes, then prints the per-step table. Exits 0 only
+ * when the run succeeded. Started by scripts/demo.sh once the services are up.
+ *
+ *   node dist/scripts/demo.js --api http://127.0.0.1:3000 --ui http://127.0.0.1:8233 [--param threshold=0.95]
+ */
+import { readFileSync } from 'node:fs';
+import type { RunState, StepRunState } from '../workflows/definitions';
+
+interface Options {
+  api: string;
+  ui: string;
+  pipeline: string;
+  params: Record<string, unknown>;
+  notifications?: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const options: Options = { api: 'http://127.0.0.1:3000', ui: 'http://127.0.0.1:8233', pipeline: 'ml_training_pipeline', params: {} };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i];
+    const value = argv[i + 1] ?? '';
+    if (flag === '--api') options.api = value;
+    else if (flag === '--ui') options.ui = value;
+    else if (flag === '--pipeline') options.pipeline = value;
+    else if (flag === '--notifications') options.notifications = value;
+    else if (flag === '--param') {
+      const [key = '', raw = ''] = value.split(/=(.*)/s);
+      options.params[key] = Number.isNaN(Number(raw)) || raw === '' ? raw : Number(raw);
+    } else continue;
+    i++;
+  }
+  return options;
+}
+
+const seconds = (s: StepRunState): string =>
+  s.startedAt && s.endedAt ? `${((Date.parse(s.endedAt) - Date.parse(s.startedAt)) / 1000).toFixed(1)}s` : '';
+
+function briefXCom(value: unknown): string {
+  if (value === undefined) return '';
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return JSON.stringify(value);
+  const picked = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => typeof v !== 'object' || v === null)
+    .slice(0, 4)
+    .map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toFixed(4)) : String(v).replace(/^.*\/(?=[^/]+$)/, '…/')}`);
+  return picked.join(' ');
+}
+
+function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, c) => cell.padEnd(widths[c] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+async function request(url: string, init?: RequestInit): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, init);
+  return { status: res.status, body: (await res.json()) as unknown };
+}
+
+async function main(): Promise<number> {
+  const options = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const created = await request(`${options.api}/pipelines/${options.pipeline}/runs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ params: options.params }),
+  });
+  if (created.status !== 201) {
+    console.error(`trainyard demo: the API refused the run (${created.status}): ${JSON.stringify(created.body)}`);
+    return 1;
+  }
+  const { runId, pipelineVersion } = created.body as { runId: string; pipelineVersion: string };
+  console.log(`\nrun ${runId} of ${options.pipeline} (version ${pipelineVersion}) started through POST /pipelines/${options.pipeline}/runs\n`);
+
+  const seen = new Map<string, string>();
+  let state: RunState | undefined;
+  for (;;) {
+    const polled = await request(`${options.api}/runs/${runId}`);
+    if (polled.status === 200) {
+      state = polled.body as RunState;
+      for (const s of state.steps) {
+        const key = `${s.state}/${s.attempt}`;
+        if (seen.get(s.id) === key || s.state === 'queued') continue;
+        seen.set(s.id, key);
+        const detail = s.state === 'running' ? `try ${s.attempt}/${s.maxAttempts}` : s.state === 'success' ? `${seconds(s)} ${briefXCom(s.output)}` : (s.error ?? '');
+        const clock = new Date().toISOString().slice(11, 19);
+        console.log(`  ${clock}  ${s.id.padEnd(34)} ${s.state.padEnd(16)} ${detail.split('\n')[0] ?? ''}`);
+      }
+      if (state.status !== 'running') break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+
+  console.log(`\n${table([
+    ['step', 'state', 'try', 'time', 'XCom'],
+    ...state.steps.map((s) => [s.id, s.state, s.attempt ? `${s.attempt}/${s.maxAttempts}` : '-', seconds(s), briefXCom(s.output)]),
+  ])}\n`);
+  if (options.notifications) {
+    const last = readFileSync(options.notifications, 'utf8').trim().split('\n').at(-1);
+    if (last) console.log(`notification received: ${last}\n`);
+  }
+  console.log(`${state.summary ?? state.status} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  console.log(`Temporal Web UI: ${options.ui}/namespaces/default/workflows/${encodeURIComponent(runId)}`);
+  return state.status === 'success' ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`trainyard demo: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);
