@@ -11,7 +11,7 @@ export const scheduleIdOf = (pipelineId: string): string => `trainyard-${pipelin
 export function scheduleOptions(pipeline: Pipeline, taskQueue: string): ScheduleOptions {
   const { spec } = pipeline;
   const cron = SCHEDULE_PRESETS[spec.schedule ?? ''] ?? spec.schedule ?? '';
-  const input: PipelineRunInput = { spec, runner: 'local' };
+  const input: PipelineRunInput = { spec, pipelineVersion: pipeline.version, runner: 'local' };
   return {
     scheduleId: scheduleIdOf(spec.id),
     spec: { cronExpressions: [cron] },

@@ -10,6 +10,8 @@ export type Runner = 'local' | 'kubernetes';
 
 export interface PipelineRunInput {
   spec: PipelineSpec;
+  /** The spec's hash as the caller computed it; checked against the spec, so history records the exact version. */
+  pipelineVersion?: string;
   /** Overrides of the spec's param defaults. */
   params?: Record<string, Json>;
   /** ISO-8601; defaults to the schedule's time for scheduled runs, else the start time. */

@@ -75,6 +75,9 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
   const info = workflowInfo();
   const { params, problems: paramProblems } = resolveParams(spec, input.params ?? {});
   const problems = [...pipelineProblems(spec), ...paramProblems];
+  if (input.pipelineVersion !== undefined && input.pipelineVersion !== specVersion(spec)) {
+    problems.push(`pipelineVersion '${input.pipelineVersion}' does not match the spec's hash '${specVersion(spec)}'; send the spec unchanged`);
+  }
 
   const run: RunState = {
     pipelineId: spec.id,

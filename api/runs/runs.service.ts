@@ -48,6 +48,7 @@ export class RunsService {
     const runId = request.idempotencyKey ?? `${spec.id}-${isoDate.slice(0, 10)}-${randomBytes(4).toString('hex')}`;
     const input: PipelineRunInput = {
       spec,
+      pipelineVersion: version,
       ...(request.params ? { params: request.params as Record<string, Json> } : {}),
       logicalDate: isoDate,
       runner: request.runner ?? 'local',

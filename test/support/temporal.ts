@@ -111,7 +111,7 @@ export async function startRun(
   return env.client.workflow.start(PIPELINE_RUN_WORKFLOW, {
     taskQueue: worker.taskQueue,
     workflowId: workflowId ?? `${pipeline.spec.id}-${randomUUID()}`,
-    args: [{ spec: pipeline.spec, logicalDate: '2026-03-01T00:00:00Z', ...rest } satisfies PipelineRunInput],
+    args: [{ spec: pipeline.spec, pipelineVersion: pipeline.version, logicalDate: '2026-03-01T00:00:00Z', ...rest } satisfies PipelineRunInput],
   });
 }
 

@@ -69,6 +69,17 @@ describe('the run seen from outside', () => {
     assert.ok(state.steps.every((s) => s.state === 'queued'), 'no step ran');
   });
 
+  it('refuses a spec whose version does not match its hash', async () => {
+    const handle = await env.client.workflow.start(PIPELINE_RUN_WORKFLOW, {
+      taskQueue: worker.taskQueue,
+      workflowId: `tampered-${Date.now()}`,
+      args: [{ spec: notifying.spec, pipelineVersion: '000000000000' }],
+    });
+    const err = await handle.result().then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof WorkflowFailedError);
+    assert.match(err.cause?.message ?? '', /pipelineVersion '000000000000' does not match the spec's hash/);
+  });
+
   it('notifies a webhook named by env var, and keeps the URL out of history and messages', async () => {
     const { state, error } = await runToEnd(env, worker, notifying);
     assert.equal(step(state, 'tell').state, 'success');

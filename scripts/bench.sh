@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# npm run bench: bootstraps, builds, and runs every benchmark against real servers
+# it starts itself; figures go to bench/results/latest.json.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+bash scripts/bootstrap.sh
+need_venv
+bash scripts/build.sh
+export TRAINYARD_TEST_LOG_LEVEL="${TRAINYARD_TEST_LOG_LEVEL:-ERROR}"
+node dist/bench/orchestration.js "$@"
