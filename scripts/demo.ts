@@ -54,7 +54,7 @@ function table(rows: string[][]): string {
 
 async function request(url: string, init?: RequestInit): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url, init);
-  return { status: res.status, body: (await res.json()) as unknown };
+  return { status: res.status, body: (await res.json()) };
 }
 
 async function main(): Promise<number> {

@@ -10,7 +10,7 @@ import { eventually, startDevServer } from '../support/temporal';
 /** The compiled entry, next to this compiled test in whichever output folder. */
 const MAIN = path.resolve(__dirname, '..', '..', 'api', 'main.js');
 /** Named relative to the compiled tree, as TRAINYARD_PIPELINES modules are. */
-const FIXTURE_MODULE = 'test/api/fixtures/echo-pipeline.js';
+const FIXTURE_MODULE = 'test/fixtures/echo-pipeline.js';
 
 interface Started {
   child: ChildProcessWithoutNullStreams;

@@ -7,7 +7,7 @@ import { createApp } from '../../api';
 import { createRegistry } from '../../worker';
 import { type RunState, searchAttributes } from '../../workflows/definitions';
 import { type TestWorker, eventually, startDevServer, startWorker, states, step } from '../support/temporal';
-import { pipeline as echoPipeline } from './fixtures/echo-pipeline';
+import { pipeline as echoPipeline } from '../fixtures/echo-pipeline';
 
 interface Reply {
   status: number;
