@@ -26,8 +26,13 @@ hyperparameters: ``mlp-lr0.001-bs32-adam``, with ``-ep<N>`` and ``-seed<S>``
 appended when --epochs or --seed differ from their defaults. The metrics
 are also written beside it as <model>.joblib.metrics.json.
 
-``device`` is "cpu", or "cuda:<gpu name>" when torch is installed and sees a
-GPU (torch is optional). The scikit-learn MLP itself always runs on the CPU.
+``--backend`` picks who trains: ``sklearn`` (scikit-learn's MLP, on the CPU),
+``torch`` (the same network in PyTorch, on the GPU when one is visible, with a
+true decoupled AdamW), or ``auto`` (the default: torch when it is installed and
+sees a GPU, else sklearn). A torch-trained network is copied into a fitted
+MLPClassifier, so the saved model has the same format either way and
+evaluate.py and deploy.py do not care who trained it. ``device`` is "cpu" or
+"cuda:<gpu name>": where the training actually ran.
 
 XCom: {"accuracy" (validation), "f1_score" (macro, validation), "loss" (final
 training loss), "model_path", "run_id", "hyperparams": {"lr", "batch_size",
@@ -38,6 +43,7 @@ training loss), "model_path", "run_id", "hyperparams": {"lr", "batch_size",
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import time
 import warnings
 
@@ -70,6 +76,9 @@ def parse_args() -> argparse.Namespace:
         "--seed", type=common.non_negative_int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
     )
     parser.add_argument("--experiment-name", default=None, help="label recorded with the metrics")
+    parser.add_argument(
+        "--backend", choices=["auto", "sklearn", "torch"], default="auto", help="who trains (default auto: torch on a GPU if there is one)"
+    )
     common.add_run_dir_argument(parser)
     return parser.parse_args()
 
@@ -110,15 +119,20 @@ def main() -> None:
         log(f"batch size {batch_size} exceeds the {len(y_fit)} training rows; using {len(y_fit)}")
         batch_size = len(y_fit)
 
-    device = common.detect_device()
+    accelerator = common.detect_device()
+    backend = args.backend
+    if backend == "auto":
+        backend = "torch" if accelerator != "cpu" else "sklearn"
+    if backend == "torch" and importlib.util.find_spec("torch") is None:
+        raise common.StepError("--backend torch needs PyTorch, which is not installed here; use --backend sklearn")
+    device = accelerator if backend == "torch" else "cpu"
     name = model_name(args)
     experiment = args.experiment_name or "default"
     log(
         f"{name}: {len(y_fit)} training rows, {len(y_val)} validation rows, "
         f"optimizer {args.optimizer}, {args.epochs} epochs, seed {args.seed}, experiment {experiment}"
     )
-    if device != "cpu":
-        log(f"accelerator visible: {device} (the scikit-learn MLP trains on the CPU)")
+    log(f"backend {backend} on {device}")
 
     clf = MLPClassifier(
         hidden_layer_sizes=HIDDEN_LAYERS,
@@ -133,14 +147,17 @@ def main() -> None:
         **OPTIMIZERS[args.optimizer],
     )
     started = time.perf_counter()
-    try:
-        with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
-            warnings.simplefilter("ignore", category=ConvergenceWarning)
-            clf.fit(X_fit, y_fit)
-    except ValueError as err:
-        if "non-finite" in str(err):
-            raise common.StepError(f"training diverged at --lr {args.lr:g} ({err}); try a smaller --lr") from None
-        raise
+    if backend == "torch":
+        train_with_torch(clf, X_fit, y_fit, args, batch_size)
+    else:
+        try:
+            with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
+                warnings.simplefilter("ignore", category=ConvergenceWarning)
+                clf.fit(X_fit, y_fit)
+        except ValueError as err:
+            if "non-finite" in str(err):
+                raise common.StepError(f"training diverged at --lr {args.lr:g} ({err}); try a smaller --lr") from None
+            raise
     elapsed = time.perf_counter() - started
 
     curve = clf.loss_curve_
@@ -179,10 +196,64 @@ def main() -> None:
         "seed": args.seed,
         "epochs_run": int(clf.n_iter_),
         "device": device,
+        "backend": backend,
+        "train_seconds": round(elapsed, 3),
     }
     common.atomic_write_json(model_path.with_name(model_path.name + ".metrics.json"), metrics)
     log(f"model saved to {model_path}")
     common.write_xcom(metrics)
+
+
+def train_with_torch(clf, X_fit: np.ndarray, y_fit: np.ndarray, args: argparse.Namespace, batch_size: int) -> None:
+    """Trains the MLP's network with PyTorch, then copies the weights into ``clf``.
+
+    Same shape as the scikit-learn model (64 inputs, one ReLU layer, softmax over
+    10 classes), minibatches reshuffled every epoch from a seeded generator.
+    """
+    import torch  # type: ignore[import-not-found]
+
+    torch.manual_seed(args.seed)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    X = torch.tensor(X_fit, dtype=torch.float32, device=device)
+    y = torch.tensor(y_fit, dtype=torch.long, device=device)
+    hidden = HIDDEN_LAYERS[0]
+    network = torch.nn.Sequential(
+        torch.nn.Linear(X.shape[1], hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10)
+    ).to(device)
+    params = network.parameters()
+    if args.optimizer == "adam":
+        optimizer = torch.optim.Adam(params, lr=args.lr)
+    elif args.optimizer == "adamw":
+        optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=1e-2)
+    else:
+        optimizer = torch.optim.SGD(params, lr=args.lr, momentum=0.9, nesterov=True)
+    generator = torch.Generator(device=device).manual_seed(args.seed)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    curve: list[float] = []
+    for _ in range(args.epochs):
+        order = torch.randperm(len(y), generator=generator, device=device)
+        total = torch.zeros((), device=device)
+        for start in range(0, len(y), batch_size):
+            batch = order[start : start + batch_size]
+            optimizer.zero_grad()
+            loss = loss_fn(network(X[batch]), y[batch])
+            loss.backward()
+            optimizer.step()
+            total += loss.detach() * len(batch)
+        curve.append(float(total) / len(y))
+        if not np.isfinite(curve[-1]):
+            raise common.StepError(f"training diverged at --lr {args.lr:g}; try a smaller --lr")
+
+    # Give clf its structure (classes, layer shapes, softmax output), then the trained weights.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        clf.partial_fit(X_fit[:1], y_fit[:1], classes=np.arange(10))
+    first, second = network[0], network[2]
+    clf.coefs_ = [first.weight.detach().cpu().numpy().T.astype(np.float64), second.weight.detach().cpu().numpy().T.astype(np.float64)]
+    clf.intercepts_ = [first.bias.detach().cpu().numpy().astype(np.float64), second.bias.detach().cpu().numpy().astype(np.float64)]
+    clf.loss_curve_ = curve
+    clf.loss_ = curve[-1]
+    clf.n_iter_ = args.epochs
 
 
 def log(message: str) -> None:
