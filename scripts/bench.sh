@@ -4,8 +4,6 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-bash scripts/bootstrap.sh
-need_venv
-bash scripts/build.sh
+prepare
 export TRAINYARD_TEST_LOG_LEVEL="${TRAINYARD_TEST_LOG_LEVEL:-ERROR}"
 node dist/bench/orchestration.js "$@"

@@ -16,9 +16,7 @@ for arg in "$@"; do
   esac
 done
 
-bash scripts/bootstrap.sh
-need_venv
-bash scripts/build.sh
+prepare
 bash scripts/temporal-start.sh
 
 sink_port="${TRAINYARD_SINK_PORT:-3099}"

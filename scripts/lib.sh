@@ -33,3 +33,10 @@ need_venv() {
   export TRAINYARD_TEMPORAL_BIN="$VENV_LINK/bin/temporal"
   export TRAINYARD_TEST_SERVER_BIN="$VENV_LINK/bin/temporal-test-server"
 }
+
+# prepare: what every top-level command does first: bootstrap, put the venv on PATH, build.
+prepare() {
+  bash "$ROOT/scripts/bootstrap.sh"
+  need_venv
+  bash "$ROOT/scripts/build.sh"
+}

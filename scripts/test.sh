@@ -5,9 +5,7 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
-bash scripts/bootstrap.sh
-need_venv
-bash scripts/build.sh
+prepare
 npx eslint --max-warnings=0 .
 
 if (($#)); then

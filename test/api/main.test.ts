@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { type AddressInfo, createServer, type Server } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { type NodeProcess, exitCode, spawnNode } from '../support/process';
 import { eventually, startDevServer } from '../support/temporal';
 
 /** The compiled entry, next to this compiled test in whichever output folder. */
@@ -12,26 +12,8 @@ const MAIN = path.resolve(__dirname, '..', '..', 'api', 'main.js');
 /** Named relative to the compiled tree, as TRAINYARD_PIPELINES modules are. */
 const FIXTURE_MODULE = 'test/fixtures/echo-pipeline.js';
 
-interface Started {
-  child: ChildProcessWithoutNullStreams;
-  output: () => { stdout: string; stderr: string };
-}
-
-function startMain(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, [MAIN], {
-    env: { ...process.env, TRAINYARD_PIPELINES: FIXTURE_MODULE, TRAINYARD_TASK_QUEUE: 'api-main-test', ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return { child, output: () => ({ stdout, stderr }) };
-}
-
-async function exitCode(child: ChildProcessWithoutNullStreams): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode;
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return code;
+function startMain(env: Record<string, string>): NodeProcess {
+  return spawnNode(MAIN, { TRAINYARD_PIPELINES: FIXTURE_MODULE, TRAINYARD_TASK_QUEUE: 'api-main-test', ...env });
 }
 
 async function listening(port = 0): Promise<Server> {
