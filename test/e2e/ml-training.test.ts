@@ -1,42 +1,25 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { localImages, pipeline } from '../../examples/ml-training/pipeline';
+import { type WebhookSink, startWebhookSink } from '../support/webhook';
 import { type TestWorker, runToEnd, startDevServer, startWorker, states, step } from '../support/temporal';
-
-/** A stand-in for Slack: records every message POSTed to it. */
-function webhookSink(): Promise<{ server: Server; url: string; messages: Record<string, unknown>[] }> {
-  const messages: Record<string, unknown>[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      messages.push(JSON.parse(body) as Record<string, unknown>);
-      res.writeHead(200).end('ok');
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, messages })),
-  );
-}
 
 describe('the ml-training example, end to end on the local runner', () => {
   let env: TestWorkflowEnvironment;
   let worker: TestWorker;
-  let sink: Awaited<ReturnType<typeof webhookSink>>;
+  let sink: WebhookSink;
   before(async () => {
-    sink = await webhookSink();
+    sink = await startWebhookSink();
     env = await startDevServer();
-    worker = await startWorker(env, [pipeline], { localImages, notifyEnv: { TRAINYARD_SLACK_WEBHOOK_URL: sink.url } });
+    worker = await startWorker(env, [pipeline], { localImages, notifyEnv: { TRAINYARD_SLACK_WEBHOOK_URL: `${sink.url}/hook` } });
   });
   after(async () => {
     await worker?.stop();
     await env?.teardown();
-    sink?.server.close();
+    sink?.close();
   });
 
   it('trains, evaluates and deploys a model that clears the threshold', async () => {
@@ -63,7 +46,7 @@ describe('the ml-training example, end to end on the local runner', () => {
     assert.ok(existsSync(deployed.path), `deployed model at ${deployed.path}`);
     const current = JSON.parse(readFileSync(path.join(path.dirname(path.dirname(deployed.path)), 'current.json'), 'utf8')) as { version: number };
     assert.equal(current.version, deployed.version);
-    const message = sink.messages.at(-1);
+    const message = sink.messages.at(-1)?.body;
     assert.match(String(message?.text), /deployed version: \d+/);
     assert.equal(message?.run_id, state.runId);
   });
@@ -77,6 +60,6 @@ describe('the ml-training example, end to end on the local runner', () => {
     assert.match(String((step(state, 'skip_deployment').output as { reason: string }).reason), /< threshold 1.01/);
     assert.equal(step(state, 'send_notification').state, 'success');
     assert.equal(sink.messages.length, before + 1);
-    assert.match(String(sink.messages.at(-1)?.text), /deployed version: none/);
+    assert.match(String(sink.messages.at(-1)?.body.text), /deployed version: none/);
   });
 });

@@ -1,7 +1,5 @@
 /** What a run shows the outside: validation before work, search attributes, notify, schedules. */
 import assert from 'node:assert/strict';
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -9,22 +7,10 @@ import { type PipelineSpec, pipeline, specVersion } from '../../pipeline';
 import { ensureSchedules, scheduleIdOf } from '../../worker';
 import { PIPELINE_RUN_WORKFLOW, runStateQuery } from '../../workflows/definitions';
 import { echo, noop } from '../support/tasks';
+import { type WebhookSink, startWebhookSink } from '../support/webhook';
 import { type TestWorker, eventually, runToEnd, startDevServer, startWorker, step } from '../support/temporal';
 
 const SECRET_PATH = '/services/T000/B000/s3cr3t-webhook-path';
-
-function sink(): Promise<{ server: Server; url: string; bodies: unknown[] }> {
-  const bodies: unknown[] = [];
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
-      bodies.push({ path: req.url, ...(JSON.parse(body) as object) });
-      res.writeHead(req.url === SECRET_PATH ? 200 : 404).end();
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies })));
-}
 
 const notifying = pipeline({ id: 'notifying', params: { owner: 'ml-team' } }, (p) => {
   const metrics = p.task('metrics', echo, { accuracy: 0.97 });
@@ -39,16 +25,16 @@ const scheduled = pipeline({ id: 'nightly', schedule: '@daily', maxActiveRuns: 1
 describe('the run seen from outside', () => {
   let env: TestWorkflowEnvironment;
   let worker: TestWorker;
-  let hook: Awaited<ReturnType<typeof sink>>;
+  let hook: WebhookSink;
   before(async () => {
-    hook = await sink();
+    hook = await startWebhookSink((path) => (path === SECRET_PATH ? 200 : 404));
     env = await startDevServer();
     worker = await startWorker(env, [notifying, scheduled], { notifyEnv: { TEST_WEBHOOK: `${hook.url}${SECRET_PATH}` } });
   });
   after(async () => {
     await worker?.stop();
     await env?.teardown();
-    hook?.server.close();
+    hook?.close();
   });
 
   it('rejects an invalid spec before any step runs, listing every problem', async () => {
@@ -83,7 +69,7 @@ describe('the run seen from outside', () => {
   it('notifies a webhook named by env var, and keeps the URL out of history and messages', async () => {
     const { state, error } = await runToEnd(env, worker, notifying);
     assert.equal(step(state, 'tell').state, 'success');
-    assert.deepEqual(hook.bodies.at(-1), { path: SECRET_PATH, text: 'accuracy 0.97 for ml-team', channel: '#ml' });
+    assert.deepEqual(hook.messages.at(-1), { path: SECRET_PATH, body: { text: 'accuracy 0.97 for ml-team', channel: '#ml' } });
     const unset = step(state, 'tell_unset');
     assert.equal(unset.state, 'failed');
     assert.match(unset.error ?? '', /NOT_SET_ANYWHERE is not set on the worker/);
