@@ -86,6 +86,9 @@ export function createProcessActivities(deps: ProcessRunnerDeps) {
   return {
     async runProcess(input: RunProcessInput): Promise<StepResult> {
       const ctx = Context.current();
+      // A resumed try (its worker was lost): the group it started may still run here; end it first.
+      const lost = ctx.info.heartbeatDetails as { pid?: number } | undefined;
+      if (ctx.info.attempt > 1 && typeof lost?.pid === 'number') killGroup(lost.pid, 'SIGKILL');
       const runDir = runDirectory(deps.dataDir, input.runId);
       const xcomDir = path.join(runDir, '.xcom');
       await mkdir(xcomDir, { recursive: true });

@@ -1,8 +1,11 @@
 /**
  * The `task` step (and `branch` steps with a function): calls a registered
  * TypeScript function with rendered arguments and returns its value as XCom.
+ * Whatever the function throws becomes a `TaskFailed` step failure, so the
+ * step's retry policy (not Temporal's) decides what happens next.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { formatDuration } from '../pipeline';
 import type { Json, TaskDefinition } from '../pipeline';
 import { FailureTypes, type RunTaskInput, type StepResult } from './types';
 
@@ -17,23 +20,50 @@ export function createTaskActivities(tasks: ReadonlyMap<string, TaskDefinition<n
         );
       }
       const ctx = Context.current();
+      const abort = new AbortController();
+      const onCancel = (): void => abort.abort(ctx.cancellationSignal.reason);
+      ctx.cancellationSignal.addEventListener('abort', onCancel);
       const heartbeat = setInterval(() => ctx.heartbeat(), 1000);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = new Promise<never>((_, reject) => {
+        if (input.timeoutMs === undefined) return;
+        timer = setTimeout(() => {
+          abort.abort();
+          reject(ApplicationFailure.retryable(`timed out after ${formatDuration(input.timeoutMs ?? 0)}`, FailureTypes.stepTimeout));
+        }, input.timeoutMs);
+      });
       try {
-        const result: unknown = await task.run(input.args as never, {
-          pipelineId: input.pipelineId,
-          runId: input.runId,
-          stepId: input.stepId,
-          attempt: input.attempt,
-          logicalDate: input.logicalDate,
-          params: input.params,
-          log: (message) => {
-            ctx.log.info(`[${input.runId} ${input.stepId}#${input.attempt}] ${message}`);
-          },
-          signal: ctx.cancellationSignal,
-        });
+        const result: unknown = await Promise.race([
+          Promise.resolve(
+            task.run(input.args as never, {
+              pipelineId: input.pipelineId,
+              runId: input.runId,
+              stepId: input.stepId,
+              attempt: input.attempt,
+              logicalDate: input.logicalDate,
+              params: input.params,
+              log: (message) => {
+                ctx.log.info(`[${input.runId} ${input.stepId}#${input.attempt}] ${message}`);
+              },
+              signal: abort.signal,
+            }),
+          ),
+          timedOut,
+        ]);
         return result === undefined ? {} : { xcom: result as Json };
+      } catch (err) {
+        if (ctx.cancellationSignal.aborted) throw err;
+        if (err instanceof ApplicationFailure && (err.type === FailureTypes.stepTimeout || err.type === FailureTypes.taskFailed)) throw err;
+        throw ApplicationFailure.create({
+          message: err instanceof Error ? err.message : String(err),
+          type: FailureTypes.taskFailed,
+          nonRetryable: err instanceof ApplicationFailure && err.nonRetryable === true,
+          cause: err instanceof Error ? err : undefined,
+        });
       } finally {
         clearInterval(heartbeat);
+        clearTimeout(timer);
+        ctx.cancellationSignal.removeEventListener('abort', onCancel);
       }
     },
   };

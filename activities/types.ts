@@ -31,6 +31,8 @@ export interface StepResult {
 export interface RunTaskInput extends StepCall {
   fn: string;
   args: unknown;
+  /** Fail the try after this long, ms (the function's signal is aborted). */
+  timeoutMs?: number;
   logicalDate: string;
   params: Record<string, Json>;
 }
@@ -42,15 +44,4 @@ export interface NotifyInput extends StepCall {
   fields?: Record<string, unknown>;
 }
 
-/** Stable `type`s of the ApplicationFailures activities raise. */
-export const FailureTypes = {
-  processExit: 'ProcessExitError',
-  stepTimeout: 'StepTimeout',
-  commandNotFound: 'CommandNotFound',
-  invalidXCom: 'InvalidXCom',
-  unknownTask: 'UnknownTask',
-  unknownImage: 'UnknownImage',
-  missingSecret: 'MissingSecret',
-  webhookRejected: 'WebhookRejected',
-  missingWebhook: 'MissingWebhook',
-} as const;
+export { FailureTypes } from '../pipeline/failures';

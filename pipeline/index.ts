@@ -18,3 +18,4 @@ export { sha256Hex, canonicalJson, specVersion } from './hash';
 export { defineTask, type TaskContext, type TaskDefinition } from './task';
 export { pipeline, PipelineBuilder, type Pipeline, type PipelineOptions, type StepHandle, type StepOptions, type Output, type Args, type Arg } from './builder';
 export { resolveParams } from './params';
+export { FailureTypes, STEP_FAILURE_TYPES } from './failures';

@@ -67,18 +67,57 @@ export interface EnvVar {
   };
 }
 
+/** What happens to a pod when its step ends (KubernetesPodOperator's `on_finish_action`). */
+export type OnFinishAction = 'delete_pod' | 'delete_succeeded_pod' | 'keep_pod';
+
 /**
  * A container step. The Kubernetes runner turns it into a pod; the local runner
  * runs `cmds + arguments` as a process in the image's local directory.
+ *
+ * Kubernetes objects (resources, tolerations, affinity, volumes, security
+ * contexts, envFrom) are written as in a pod manifest (camelCase V1 objects);
+ * the API server validates them.
  */
 export interface PodConfig {
   image: string;
+  /** The container's command (entrypoint). */
   cmds?: string[];
+  /** The container's args. */
   arguments?: string[];
   env?: EnvVar[];
+  /** Whole Secrets or ConfigMaps as env: `[{ secretRef: { name } }, { configMapRef: { name }, prefix }]`. */
+  envFrom?: Record<string, unknown>[];
+  /** Requests and limits, e.g. `{ limits: { 'nvidia.com/gpu': '1' } }`. */
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  tolerations?: Record<string, unknown>[];
+  nodeSelector?: Record<string, string>;
+  affinity?: Record<string, unknown>;
+  volumes?: Record<string, unknown>[];
+  volumeMounts?: Record<string, unknown>[];
+  /** Names of image pull Secrets. */
+  imagePullSecrets?: string[];
+  serviceAccountName?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  /** @default the worker's TRAINYARD_K8S_NAMESPACE, else 'default' */
   namespace?: string;
-  /** Kubernetes-only settings (resources, tolerations, volumes, ...) kept as native objects. */
-  [field: string]: unknown;
+  priorityClassName?: string;
+  /** The container's security context. */
+  securityContext?: Record<string, unknown>;
+  /** The pod's security context. */
+  podSecurityContext?: Record<string, unknown>;
+  /** How long the pod may stay unscheduled before the try fails. @default '5m' */
+  scheduleTimeout?: string;
+  /** How long a scheduled pod may take to start its container. @default '5m' */
+  startupTimeout?: string;
+  /** Follow the container's log into the worker log. @default true */
+  getLogs?: boolean;
+  /** @default 'delete_pod' */
+  onFinishAction?: OnFinishAction;
+  /** Read the XCom from the container's termination message. @default true */
+  xcom?: boolean;
+  /** A partial V1Pod merged over the generated one, for anything not modelled here. */
+  podTemplate?: Record<string, unknown>;
 }
 
 /** A TypeScript function registered with the worker: the TaskFlow analogue. */

@@ -27,6 +27,7 @@ import {
   type PipelineSpec,
   type RunContext,
   type StepSpec,
+  STEP_FAILURE_TYPES,
   TERMINAL_STEP_STATES,
   decideTrigger,
   evaluateCondition,
@@ -43,6 +44,8 @@ import { type PipelineRunInput, type RunState, type StepRunState, runStateQuery,
 
 /** Extra time the server allows a try beyond its own timeout, so the activity's own kill and message win. */
 const TIMEOUT_GRACE_MS = 30_000;
+/** How often Temporal resumes a try whose worker was lost before the try counts as failed. */
+const LOST_TRY_ATTEMPTS = 3;
 
 function ms(duration: string): number {
   return parseDuration(duration) ?? 0;
@@ -155,7 +158,8 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
       activityId: `${step.id}#${attempt}`,
       startToCloseTimeout: timeoutMs + TIMEOUT_GRACE_MS,
       heartbeatTimeout: ms(step.heartbeatTimeout),
-      retry: { maximumAttempts: 1 },
+      // Step failures come back to the loop below; Temporal retries only lost tries (same try, same pod).
+      retry: { maximumAttempts: LOST_TRY_ATTEMPTS, initialInterval: '1s', nonRetryableErrorTypes: STEP_FAILURE_TYPES },
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     });
     const call = { pipelineId: spec.id, runId: run.runId, stepId: step.id, attempt };
@@ -177,7 +181,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
       }
       case 'task': {
         const c = config as { fn: string; args?: unknown };
-        return acts.runTask({ ...call, fn: c.fn, args: c.args ?? null, logicalDate: run.logicalDate, params });
+        return acts.runTask({ ...call, fn: c.fn, args: c.args ?? null, logicalDate: run.logicalDate, params, timeoutMs });
       }
       case 'notify': {
         const c = config as { webhookEnv?: string; url?: string; text: string; fields?: Record<string, unknown> };
@@ -199,7 +203,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
           chosen = [hit ? hit.then : (raw.otherwise ?? [])].flat();
         } else {
           const c = config as { fn: string; args?: unknown };
-          const result = await acts.runTask({ ...call, fn: c.fn, args: c.args ?? null, logicalDate: run.logicalDate, params });
+          const result = await acts.runTask({ ...call, fn: c.fn, args: c.args ?? null, logicalDate: run.logicalDate, params, timeoutMs });
           const value = result.xcom;
           const ids = typeof value === 'string' ? [value] : Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
           if (!Array.isArray(value) ? typeof value !== 'string' : ids.length !== value.length) {

@@ -71,7 +71,7 @@ describe('builder: dependencies', () => {
     const { spec } = pipeline({ id: 'etl' }, (p) => {
       const a = p.process('a', { command: ['true'] });
       const b = p.process('b', { command: ['true'] });
-      p.pod('c', { image: 'i', cmds: ['x'], extra: { deep: [{ ref: a.get('k' as never) }, [b.output]] } });
+      p.pod('c', { image: 'i', cmds: ['x'], podTemplate: { deep: [{ ref: a.get('k' as never) }, [b.output]] } });
     });
     assert.deepEqual([...byId(spec.steps, 'c').upstream].sort(), ['a', 'b']);
   });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { pipeline } from '../../pipeline';
+import { defineTask, pipeline } from '../../pipeline';
 import { runStateQuery } from '../../workflows/definitions';
 import { fail, flaky } from '../support/tasks';
 import { type TestWorker, eventually, runToEnd, startDevServer, startRun, startTimeSkippingServer, startWorker, step } from '../support/temporal';
@@ -65,5 +65,42 @@ describe('retries seen live on the dev server', () => {
     assert.equal(done.state, 'success');
     assert.equal(done.attempt, 2);
     assert.equal(done.error, undefined);
+  });
+});
+
+const slowTask = defineTask('test.slow', async (_args: null, ctx) => {
+  await new Promise((resolve) => {
+    const timer = setTimeout(resolve, 60_000);
+    ctx.signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    });
+  });
+  return 'finished';
+});
+
+describe('task step timeouts', () => {
+  let env: TestWorkflowEnvironment;
+  let worker: TestWorker;
+  const timed = pipeline({ id: 'task_timeout' }, (p) => {
+    p.task('too_slow', slowTask, null, { timeout: '500ms', retries: 1, retryDelay: '100ms' });
+  });
+  before(async () => {
+    env = await startDevServer();
+    worker = await startWorker(env, [timed]);
+  });
+  after(async () => {
+    await worker?.stop();
+    await env?.teardown();
+  });
+
+  it('fails a task try that runs past its timeout, aborts its signal, and retries it as a new try', async () => {
+    const started = Date.now();
+    const { state } = await runToEnd(env, worker, timed);
+    const s = step(state, 'too_slow');
+    assert.equal(s.state, 'failed');
+    assert.equal(s.attempt, 2);
+    assert.match(s.error ?? '', /timed out after 500ms/);
+    assert.ok(Date.now() - started < 20_000, 'the tries ended at their timeout, not at the server backstop');
   });
 });
