@@ -1,6 +1,7 @@
 /** Helpers for tests that run Trainyard's entry points as real child processes. */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 
 export interface NodeProcess {
   child: ChildProcessWithoutNullStreams;
@@ -23,4 +24,15 @@ export async function exitCode(child: ChildProcessWithoutNullStreams): Promise<n
   if (child.exitCode !== null) return child.exitCode;
   const [code] = (await once(child, 'exit')) as [number | null];
   return code;
+}
+
+/** True while the process exists and is not a zombie waiting to be reaped. */
+export function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const afterName = stat.lastIndexOf(')') + 2;
+    return stat.slice(afterName, afterName + 1) !== 'Z';
+  } catch {
+    return false;
+  }
 }

@@ -8,21 +8,12 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { pipeline } from '../../pipeline';
 import { runStateQuery } from '../../workflows/definitions';
+import { processAlive } from '../support/process';
 import { echo } from '../support/tasks';
 import { type TestWorker, eventually, runToEnd, startDevServer, startRun, startWorker, step } from '../support/temporal';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'trainyard-proc-'));
 const sh = (script: string): string[] => ['sh', '-c', script];
-
-/** True while the process exists and is not a zombie waiting to be reaped. */
-function processAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 const xcomPipeline = pipeline({ id: 'process_xcom', params: { who: 'trainer' } }, (p) => {
   const produce = p.process<{ rows: number; path: string }>('produce', {

@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { existsSync, readFileSync } from 'node:fs';
 import { pipeline } from '../fixtures/echo-pipeline';
+import { pipeline as lostTry } from '../fixtures/lost-try-pipeline';
 import { PIPELINE_RUN_WORKFLOW, type RunState } from '../../workflows/definitions';
-import { type NodeProcess, exitCode, spawnNode } from '../support/process';
+import { type NodeProcess, exitCode, processAlive, spawnNode } from '../support/process';
 import { eventually, startDevServer, tempStateDir } from '../support/temporal';
 
 const MAIN = path.resolve(__dirname, '..', '..', 'worker', 'main.js');
@@ -16,7 +18,7 @@ function startWorkerProcess(env: Record<string, string>): NodeProcess {
 
 const printed = ({ stdout, stderr }: { stdout: string; stderr: string }): string => stdout + stderr;
 
-describe('worker/main', { timeout: 60_000 }, () => {
+describe('worker/main', { timeout: 120_000 }, () => {
   let env: TestWorkflowEnvironment;
   before(async () => {
     env = await startDevServer();
@@ -38,6 +40,37 @@ describe('worker/main', { timeout: 60_000 }, () => {
     assert.deepEqual(result.steps.find((s) => s.id === 'second')?.output, { day: '2026-05-01' });
     child.kill('SIGTERM');
     assert.equal(await exitCode(child), 0, printed(output()));
+  });
+
+  it('resumes the same try on a new worker after the first one is killed, ending the process it left behind', async () => {
+    const pidFile = path.join(tempStateDir(), 'pids');
+    const queue = { TEMPORAL_ADDRESS: env.address, TRAINYARD_TASK_QUEUE: 'lost-try-test', TRAINYARD_PIPELINES: 'test/fixtures/lost-try-pipeline.js' };
+    const first = startWorkerProcess(queue);
+    await eventually('the first worker to start', () => (printed(first.output()).includes('trainyard worker on') ? true : undefined), 30_000);
+    const handle = await env.client.workflow.start(PIPELINE_RUN_WORKFLOW, {
+      taskQueue: 'lost-try-test',
+      workflowId: `lost-try-${Date.now()}`,
+      args: [{ spec: lostTry.spec, params: { pid_file: pidFile } }],
+    });
+    const orphan = await eventually('the step to start its process', () => {
+      const text = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : '';
+      return text ? Number(text) : undefined;
+    });
+    first.child.kill('SIGKILL');
+    await exitCode(first.child);
+    const second = startWorkerProcess(queue);
+    try {
+      const result = (await handle.result()) as RunState;
+      const s = result.steps.find((x) => x.id === 'long_step');
+      assert.equal(s?.state, 'success');
+      assert.equal(s?.attempt, 1, 'a lost try is resumed, not counted as a failed try');
+      const pids = readFileSync(pidFile, 'utf8').trim().split('\n').map(Number);
+      assert.equal(pids.length, 2, 'the resumed try started the command once more');
+      assert.equal(processAlive(orphan), false, 'the process the lost worker left behind is gone');
+    } finally {
+      second.child.kill('SIGTERM');
+      await exitCode(second.child);
+    }
   });
 
   it('says in one line which pipeline module it cannot load', async () => {
