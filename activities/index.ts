@@ -11,20 +11,39 @@ import type { TaskDefinition } from '../pipeline';
 import { type NotifyDeps, createNotifyActivities } from './notify';
 import { type ProcessRunnerDeps, createProcessActivities } from './process-runner';
 import { createTaskActivities } from './task-runner';
+import { type PodRunnerDeps, createPodActivities } from './kubernetes/run-pod';
+import { ApplicationFailure } from '@temporalio/activity';
+import { FailureTypes } from '../pipeline';
 
 export * from './types';
 export { runDirectory } from './process-runner';
+export { createPodManager, type PodManager } from './kubernetes/pod-manager';
+export type { RunPodInput } from './kubernetes/run-pod';
 
 export interface ActivityDeps extends ProcessRunnerDeps {
   tasks: ReadonlyMap<string, TaskDefinition<never, unknown>>;
   notify?: NotifyDeps;
+  /** Kubernetes access for `pod` steps with `runner: 'kubernetes'`; without it such steps fail clearly. */
+  kubernetes?: PodRunnerDeps;
 }
+
+const noKubernetes = {
+  runPod(): Promise<never> {
+    return Promise.reject(
+      ApplicationFailure.nonRetryable(
+        'this worker has no Kubernetes access; set KUBECONFIG (or run it in a cluster) to run pod steps with runner kubernetes',
+        FailureTypes.kubernetesApi,
+      ),
+    );
+  },
+};
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createProcessActivities(deps),
     ...createTaskActivities(deps.tasks),
     ...createNotifyActivities(deps.notify),
+    ...(deps.kubernetes ? createPodActivities(deps.kubernetes) : (noKubernetes as ReturnType<typeof createPodActivities>)),
   };
 }
 

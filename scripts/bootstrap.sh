@@ -31,3 +31,6 @@ if [[ ! -x $venv/bin/temporal || ! -f $venv/.complete ]]; then
 fi
 ln -sfn "$venv" "$VENV_LINK"
 "$VENV_LINK/bin/temporal" --version >/dev/null || die "the Temporal CLI in $venv does not run"
+
+# The local Kubernetes control plane (kube-apiserver, scheduler, controller-manager, etcd, kwok).
+bash "$ROOT/scripts/kube-build.sh"

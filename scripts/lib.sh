@@ -32,6 +32,7 @@ need_venv() {
   export PATH="$VENV_LINK/bin:$PATH"
   export TRAINYARD_TEMPORAL_BIN="$VENV_LINK/bin/temporal"
   export TRAINYARD_TEST_SERVER_BIN="$VENV_LINK/bin/temporal-test-server"
+  export TRAINYARD_KUBE_BIN="$STATE_DIR/kube-bin"
 }
 
 # prepare: what every top-level command does first: bootstrap, put the venv on PATH, build.

@@ -9,6 +9,8 @@
  *   TRAINYARD_TASK_QUEUE    task queue                          @default trainyard
  *   TRAINYARD_STATE_DIR     where run directories and local secrets live   @default <repo>/.trainyard
  *   TRAINYARD_PIPELINES     comma-separated pipeline modules    @default examples/ml-training/pipeline
+ *   KUBECONFIG              kubeconfig for pod steps on the Kubernetes runner (or TRAINYARD_KUBERNETES=in-cluster)
+ *   TRAINYARD_K8S_NAMESPACE namespace of pods whose step names none   @default default
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -21,6 +23,14 @@ export interface TrainyardConfig {
   apiKey?: string;
   stateDir: string;
   pipelineModules: string[];
+  /** Kubernetes access for the Kubernetes runner; absent when none is configured. */
+  kubernetes?: KubernetesAccess;
+}
+
+export interface KubernetesAccess {
+  kubeconfigPath?: string;
+  inCluster?: boolean;
+  namespace: string;
 }
 
 function findProjectRoot(from: string): string {
@@ -45,6 +55,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       .filter(Boolean),
   };
   if (env.TEMPORAL_API_KEY) config.apiKey = env.TEMPORAL_API_KEY;
+  const namespace = env.TRAINYARD_K8S_NAMESPACE ?? 'default';
+  if (env.TRAINYARD_KUBERNETES === 'in-cluster') config.kubernetes = { inCluster: true, namespace };
+  else if (env.KUBECONFIG) config.kubernetes = { kubeconfigPath: env.KUBECONFIG, namespace };
   if (env.TEMPORAL_TLS === '1' || env.TEMPORAL_TLS_CERT || env.TEMPORAL_API_KEY) {
     config.tls = {};
     if (env.TEMPORAL_TLS_CERT) config.tls.clientCertPath = env.TEMPORAL_TLS_CERT;

@@ -6,7 +6,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities } from '../activities';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createActivities, createPodManager } from '../activities';
+import type { KubernetesAccess } from './config';
 import type { PipelineRegistry } from './registry';
 
 /** Where `npm run build` writes the workflow bundle. */
@@ -22,20 +24,37 @@ export interface CreateWorkerOptions {
   notifyEnv?: NodeJS.ProcessEnv;
   /** Grace for running activities on shutdown. @default '10s' */
   shutdownGraceTime?: string;
+  /** Kubernetes access for pod steps on the Kubernetes runner. */
+  kubernetes?: KubernetesAccess;
 }
 
-export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
+function kubeConfigOf(access: KubernetesAccess): KubeConfig {
+  const kc = new KubeConfig();
+  if (access.inCluster) kc.loadFromCluster();
+  else kc.loadFromFile(access.kubeconfigPath ?? '');
+  return kc;
+}
+
+/** A worker and what it opened beside it: `run()` runs it and closes those when it stops. */
+export interface TrainyardWorker {
+  worker: Worker;
+  run: () => Promise<void>;
+}
+
+export async function createWorker(options: CreateWorkerOptions): Promise<TrainyardWorker> {
+  const pods = options.kubernetes ? createPodManager(kubeConfigOf(options.kubernetes)) : undefined;
   const activities = createActivities({
     dataDir: path.join(options.stateDir, 'data'),
     secretsDir: path.join(options.stateDir, 'secrets'),
     images: options.registry.images,
     tasks: options.registry.tasks,
     ...(options.notifyEnv ? { notify: { env: options.notifyEnv } } : {}),
+    ...(pods && options.kubernetes ? { kubernetes: { pods, namespace: options.kubernetes.namespace } } : {}),
   });
   const workflows = existsSync(WORKFLOW_BUNDLE_PATH)
     ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
     : { workflowsPath: require.resolve('../workflows') };
-  return Worker.create({
+  const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
@@ -43,4 +62,14 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     ...workflows,
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
   });
+  return {
+    worker,
+    run: async () => {
+      try {
+        await worker.run();
+      } finally {
+        await pods?.close();
+      }
+    },
+  };
 }

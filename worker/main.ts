@@ -25,18 +25,19 @@ async function main(): Promise<void> {
   const client = await connectClient(config);
   await ensureSearchAttributes(client.connection as Connection, config.namespace);
   const schedules = await ensureSchedules(client, registry.pipelines.values(), config.taskQueue);
-  const worker = await createWorker({
+  const { run } = await createWorker({
     connection: await connectWorker(config),
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     registry,
     stateDir: config.stateDir,
+    ...(config.kubernetes ? { kubernetes: config.kubernetes } : {}),
   });
   console.log(
     `trainyard worker on ${config.address}/${config.namespace}, task queue '${config.taskQueue}'; ` +
       `pipelines: ${[...registry.pipelines.keys()].join(', ')}; schedules: ${schedules.join(', ') || 'none'}`,
   );
-  await worker.run();
+  await run();
   await client.connection.close();
 }
 

@@ -25,6 +25,7 @@ import {
   type EnvVar,
   type Json,
   type PipelineSpec,
+  type PodConfig,
   type RunContext,
   type StepSpec,
   STEP_FAILURE_TYPES,
@@ -120,11 +121,6 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
     run.summary = `pipeline '${spec.id}' is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
     throw ApplicationFailure.nonRetryable(run.summary, 'PipelineValidationError', { problems });
   }
-  if (run.runner === 'kubernetes' && spec.steps.some((s) => s.kind === 'pod')) {
-    setRunState('failed');
-    run.summary = `runner 'kubernetes' is not available in this version; start the run with runner 'local'`;
-    throw ApplicationFailure.nonRetryable(run.summary, 'RunnerUnavailable');
-  }
 
   const stateOf = new Map<string, StepRunState>(run.steps.map((s) => [s.id, s]));
   const followers = followersOf(spec.steps);
@@ -170,6 +166,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
         return acts.runProcess({ ...call, command: c.command, ...(c.cwd ? { cwd: c.cwd } : {}), env, timeoutMs });
       }
       case 'pod': {
+        if (run.runner === 'kubernetes') return acts.runPod({ ...call, config: config as unknown as PodConfig, timeoutMs });
         const c = config as { image: string; cmds?: string[]; arguments?: string[]; env?: EnvVar[] };
         return acts.runProcess({
           ...call,

@@ -73,12 +73,12 @@ export interface TestWorker {
 export async function startWorker(
   env: TestWorkflowEnvironment,
   pipelines: readonly Pipeline[],
-  options: { localImages?: Record<string, string>; notifyEnv?: NodeJS.ProcessEnv; stateDir?: string } = {},
+  options: { localImages?: Record<string, string>; notifyEnv?: NodeJS.ProcessEnv; stateDir?: string; kubeconfigPath?: string } = {},
 ): Promise<TestWorker> {
   const taskQueue = `test-${randomUUID()}`;
   const stateDir = options.stateDir ?? tempStateDir();
   const registry = createRegistry(pipelines.map((pipeline) => ({ pipeline, ...(options.localImages ? { localImages: options.localImages } : {}) })));
-  const worker = await createWorker({
+  const { worker, run } = await createWorker({
     connection: env.nativeConnection,
     namespace: env.namespace ?? 'default',
     taskQueue,
@@ -86,8 +86,9 @@ export async function startWorker(
     stateDir,
     shutdownGraceTime: '2s',
     ...(options.notifyEnv ? { notifyEnv: options.notifyEnv } : {}),
+    ...(options.kubeconfigPath ? { kubernetes: { kubeconfigPath: options.kubeconfigPath, namespace: 'default' } } : {}),
   });
-  const stopped = worker.run();
+  const stopped = run();
   return {
     worker,
     taskQueue,

@@ -2,7 +2,7 @@
  * The body of `POST /pipelines/:id/runs`. Every field is optional; checks on
  * the shape live here, checks against the pipeline (its params) in the service.
  */
-import { IsIn, IsISO8601, IsObject, IsOptional, IsString, Matches, NotEquals } from 'class-validator';
+import { IsIn, IsISO8601, IsObject, IsOptional, IsString, Matches } from 'class-validator';
 import type { Runner } from '../../../workflows/definitions';
 
 /** What a caller may use as a run id: 1-200 letters, digits, `_`, `.`, `:` or `-`. */
@@ -33,6 +33,5 @@ export class CreateRunDto {
   /** How container steps run. @default 'local' */
   @IsOptional()
   @IsIn(RUNNERS, { message: "runner must be 'local' or 'kubernetes'" })
-  @NotEquals('kubernetes', { message: "runner: the Kubernetes runner is not available in this version; use 'local'" })
   runner?: Runner;
 }

@@ -1,0 +1,117 @@
+/**
+ * A thin layer over the core API for pods: create, read, delete (a missing pod
+ * counts as deleted), events, and one shared watch per namespace of the pods
+ * Trainyard manages, which every running try waits on instead of polling.
+ */
+import { CoreV1Api, type CoreV1Event, type KubeConfig, type V1Pod, makeInformer } from '@kubernetes/client-node';
+import { withApiRetry, statusOf } from './api-retry';
+import { LABELS } from './naming';
+
+type Listener = (pod: V1Pod | undefined) => void;
+
+/** Latest known state of every managed pod in one namespace, kept by a list+watch. */
+class NamespaceWatch {
+  private readonly pods = new Map<string, V1Pod>();
+  private readonly listeners = new Map<string, Set<Listener>>();
+  private stopped = false;
+  readonly started: Promise<void>;
+  readonly stop: () => Promise<void>;
+
+  constructor(kc: KubeConfig, core: CoreV1Api, namespace: string) {
+    const selector = `${LABELS.managedBy}=trainyard`;
+    const informer = makeInformer<V1Pod>(
+      kc,
+      `/api/v1/namespaces/${namespace}/pods`,
+      () => core.listNamespacedPod({ namespace, labelSelector: selector }),
+      selector,
+    );
+    const seen = (pod: V1Pod): void => {
+      const name = pod.metadata?.name ?? '';
+      this.pods.set(name, pod);
+      this.listeners.get(name)?.forEach((l) => l(pod));
+    };
+    informer.on('add', seen);
+    informer.on('update', seen);
+    informer.on('delete', (pod) => {
+      const name = pod.metadata?.name ?? '';
+      this.pods.delete(name);
+      this.listeners.get(name)?.forEach((l) => l(undefined));
+    });
+    informer.on('error', () => {
+      // The informer lost its watch: start again shortly; waiters keep waiting meanwhile.
+      if (!this.stopped) setTimeout(() => void informer.start().catch(() => undefined), 1000).unref();
+    });
+    this.started = informer.start();
+    this.stop = async () => {
+      this.stopped = true;
+      await informer.stop();
+    };
+  }
+
+  current(name: string): V1Pod | undefined {
+    return this.pods.get(name);
+  }
+
+  /** Calls `listener` on every change of the pod (undefined once deleted); returns the unsubscribe. */
+  subscribe(name: string, listener: Listener): () => void {
+    const set = this.listeners.get(name) ?? new Set();
+    set.add(listener);
+    this.listeners.set(name, set);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(name);
+    };
+  }
+}
+
+export interface PodManager {
+  create(pod: V1Pod): Promise<V1Pod>;
+  get(namespace: string, name: string): Promise<V1Pod | undefined>;
+  /** Deletes the pod; a pod that is already gone is fine. */
+  delete(namespace: string, name: string): Promise<void>;
+  events(namespace: string, name: string): Promise<CoreV1Event[]>;
+  /** The shared watch of a namespace, started on first use. */
+  watch(namespace: string): Promise<{ current(name: string): V1Pod | undefined; subscribe(name: string, listener: Listener): () => void }>;
+  /** Stops every watch; call when the worker stops. */
+  close(): Promise<void>;
+}
+
+export function createPodManager(kc: KubeConfig): PodManager {
+  const core = kc.makeApiClient(CoreV1Api);
+  const watches = new Map<string, NamespaceWatch>();
+  return {
+    create: (pod) => withApiRetry(() => core.createNamespacedPod({ namespace: pod.metadata?.namespace ?? 'default', body: pod })),
+    async get(namespace, name) {
+      try {
+        return await withApiRetry(() => core.readNamespacedPod({ namespace, name }));
+      } catch (err) {
+        if (statusOf(err) === 404) return undefined;
+        throw err;
+      }
+    },
+    async delete(namespace, name) {
+      try {
+        await withApiRetry(() => core.deleteNamespacedPod({ namespace, name }));
+      } catch (err) {
+        if (statusOf(err) !== 404) throw err;
+      }
+    },
+    async events(namespace, name) {
+      const list = await withApiRetry(() => core.listNamespacedEvent({ namespace, fieldSelector: `involvedObject.name=${name}` }));
+      return list.items;
+    },
+    async watch(namespace) {
+      let watch = watches.get(namespace);
+      if (!watch) {
+        watch = new NamespaceWatch(kc, core, namespace);
+        watches.set(namespace, watch);
+      }
+      await watch.started;
+      return watch;
+    },
+    async close() {
+      await Promise.all([...watches.values()].map((w) => w.stop()));
+      watches.clear();
+    },
+  };
+}

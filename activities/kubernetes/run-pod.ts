@@ -1,0 +1,201 @@
+/**
+ * The `pod` step on Kubernetes: one orchestrating function over the pure
+ * builder, the status predicates and the thin pod manager.
+ *
+ * create (or adopt the pod this try already created) -> wait to be scheduled
+ * (schedule timeout; the scheduler's reason on failure) -> wait for the
+ * container to start (startup timeout; image and config errors fail at once)
+ * -> wait for it to end (the step timeout) -> XCom from the termination message
+ * -> clean up by onFinishAction. A cancelled run deletes the pod and waits until
+ * it is gone; a worker shutting down leaves it running for the next worker.
+ */
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import type { V1Pod } from '@kubernetes/client-node';
+import { FailureTypes, type Json, type PodConfig, formatDuration, parseDuration } from '../../pipeline';
+import type { StepCall, StepResult } from '../types';
+import { ANNOTATIONS, type PodIdentity, identityKey } from './naming';
+import type { PodManager } from './pod-manager';
+import { buildPod } from './pod-spec';
+import { containerStarted, fatalWaiting, isFinished, isScheduled, lostToInfrastructure, schedulingEventMessage, termination, unschedulableReason } from './status';
+import { statusOf } from './api-retry';
+
+export interface RunPodInput extends StepCall {
+  config: PodConfig;
+  mapIndex?: number;
+  /** The step's timeout for one try, ms: the pod is deleted when it passes. */
+  timeoutMs: number;
+}
+
+export interface PodRunnerDeps {
+  pods: PodManager;
+  /** Namespace of pods whose config names none. @default 'default' */
+  namespace?: string;
+}
+
+/** Raised inside the runner when a wait ends without the pod reaching the state. */
+class WaitTimeout extends Error {
+  override name = 'WaitTimeout';
+}
+
+const DEFAULT_SCHEDULE_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_STARTUP_TIMEOUT_MS = 5 * 60_000;
+
+export function createPodActivities(deps: PodRunnerDeps) {
+  return {
+    async runPod(input: RunPodInput): Promise<StepResult> {
+      const ctx = Context.current();
+      const { config } = input;
+      const id: PodIdentity = { pipelineId: input.pipelineId, runId: input.runId, stepId: input.stepId, attempt: input.attempt, ...(input.mapIndex !== undefined ? { mapIndex: input.mapIndex } : {}) };
+      const manifest = buildPod(id, config, deps.namespace ?? 'default');
+      const namespace = manifest.metadata?.namespace ?? 'default';
+      const name = manifest.metadata?.name ?? '';
+      const watch = await deps.pods.watch(namespace);
+      const beat = (phase: string): void => ctx.heartbeat({ podName: name, namespace, phase });
+
+      let created = false;
+      try {
+        await deps.pods.create(manifest);
+        created = true;
+      } catch (err) {
+        if (statusOf(err) !== 409) throw apiFailure(err, `could not create pod ${namespace}/${name}`);
+        const existing = await deps.pods.get(namespace, name);
+        if (existing?.metadata?.annotations?.[ANNOTATIONS.identity] !== identityKey(id)) {
+          throw ApplicationFailure.nonRetryable(
+            `pod ${namespace}/${name} exists but was not created for ${input.stepId} try ${input.attempt}; delete it or rename the step`,
+            FailureTypes.podConflict,
+          );
+        }
+      }
+      beat(created ? 'Created' : 'Adopted');
+      ctx.log.info(`[${input.runId} ${input.stepId}#${input.attempt}] pod ${namespace}/${name} ${created ? 'created' : 're-attached'}`);
+
+      /** Resolves with the pod once `ready(pod)` holds; rejects on timeout, deletion or cancellation. */
+      const until = (what: string, ready: (pod: V1Pod) => boolean, timeoutMs: number): Promise<V1Pod> =>
+        new Promise<V1Pod>((resolve, reject) => {
+          let settled = false;
+          const finish = (fn: () => void): void => {
+            if (settled) return;
+            settled = true;
+            unsubscribe();
+            clearTimeout(timer);
+            clearInterval(heartbeat);
+            ctx.cancellationSignal.removeEventListener('abort', onAbort);
+            fn();
+          };
+          const check = (pod: V1Pod | undefined): void => {
+            if (pod === undefined) return finish(() => reject(ApplicationFailure.retryable(`pod ${namespace}/${name} was deleted while ${what}`, FailureTypes.podFailed)));
+            if (ready(pod)) finish(() => resolve(pod));
+          };
+          const onAbort = (): void => finish(() => reject(ctx.cancellationSignal.reason as Error));
+          const unsubscribe = watch.subscribe(name, check);
+          const timer = setTimeout(() => finish(() => reject(new WaitTimeout(what))), timeoutMs);
+          const heartbeat = setInterval(() => beat(watch.current(name)?.status?.phase ?? 'Unknown'), 1000);
+          ctx.cancellationSignal.addEventListener('abort', onAbort);
+          if (ctx.cancellationSignal.aborted) return onAbort();
+          const now = watch.current(name);
+          if (now) check(now);
+        });
+
+      let succeeded = false;
+      let mustDelete = false;
+      let keepForNextWorker = false;
+      try {
+        const scheduleTimeout = parseDuration(config.scheduleTimeout ?? '') ?? DEFAULT_SCHEDULE_TIMEOUT_MS;
+        try {
+          await until('waiting to be scheduled', (p) => isScheduled(p) || isFinished(p), scheduleTimeout);
+        } catch (err) {
+          if (!(err instanceof WaitTimeout)) throw err;
+          mustDelete = true;
+          const current = watch.current(name);
+          const reason = (current && unschedulableReason(current)) ?? schedulingEventMessage(await deps.pods.events(namespace, name)) ?? 'no reason given';
+          throw ApplicationFailure.retryable(`pod ${namespace}/${name} was not scheduled within ${formatDuration(scheduleTimeout)}: ${reason}`, FailureTypes.podUnschedulable);
+        }
+        beat('Scheduled');
+
+        const startupTimeout = parseDuration(config.startupTimeout ?? '') ?? DEFAULT_STARTUP_TIMEOUT_MS;
+        let started: V1Pod;
+        try {
+          started = await until('starting', (p) => containerStarted(p) || fatalWaiting(p) !== undefined, startupTimeout);
+        } catch (err) {
+          if (!(err instanceof WaitTimeout)) throw err;
+          mustDelete = true;
+          throw ApplicationFailure.retryable(`pod ${namespace}/${name} did not start within ${formatDuration(startupTimeout)}`, FailureTypes.podStartFailed);
+        }
+        const fatal = fatalWaiting(started);
+        if (fatal) {
+          mustDelete = true;
+          throw ApplicationFailure.nonRetryable(`pod ${namespace}/${name} cannot start: ${fatal.reason}: ${fatal.message}`, FailureTypes.podStartFailed);
+        }
+        beat('Running');
+
+        let ended: V1Pod;
+        try {
+          ended = await until('running', isFinished, input.timeoutMs);
+        } catch (err) {
+          if (!(err instanceof WaitTimeout)) throw err;
+          mustDelete = true;
+          throw ApplicationFailure.retryable(`timed out after ${formatDuration(input.timeoutMs)}; pod ${namespace}/${name} deleted`, FailureTypes.stepTimeout);
+        }
+        const end = termination(ended);
+        if (ended.status?.phase !== 'Succeeded') {
+          const what = `pod ${namespace}/${name} failed: exit code ${end.exitCode ?? 'unknown'}${end.reason ? `, reason ${end.reason}` : ''}`;
+          if (lostToInfrastructure(end)) throw ApplicationFailure.retryable(`${what} (the node, not the program; a new try may succeed)`, FailureTypes.podEvicted);
+          throw ApplicationFailure.create({ message: what, type: FailureTypes.podFailed, details: [{ exitCode: end.exitCode ?? null, reason: end.reason ?? null }] });
+        }
+        succeeded = true;
+        if (config.xcom === false || !end.message) return {};
+        try {
+          return { xcom: JSON.parse(end.message) as Json };
+        } catch (err) {
+          throw ApplicationFailure.nonRetryable(
+            `the termination message of pod ${namespace}/${name} is not valid JSON (${(err as Error).message}); write one JSON value of at most 4 KiB to /airflow/xcom/return.json`,
+            FailureTypes.invalidXCom,
+          );
+        }
+      } catch (err) {
+        if (err instanceof CancelledFailure || ctx.cancellationSignal.aborted) {
+          const reason = (ctx.cancellationSignal.reason as Error | undefined)?.message;
+          if (reason === 'WORKER_SHUTDOWN') keepForNextWorker = true;
+          else mustDelete = true;
+        }
+        throw err;
+      } finally {
+        const action = config.onFinishAction ?? 'delete_pod';
+        const remove = !keepForNextWorker && (mustDelete || action === 'delete_pod' || (action === 'delete_succeeded_pod' && succeeded));
+        if (remove) {
+          await deps.pods.delete(namespace, name);
+          if (mustDelete) await waitUntilGone(deps.pods, namespace, name);
+        }
+      }
+    },
+  };
+}
+
+async function waitUntilGone(pods: PodManager, namespace: string, name: string, timeoutMs = 60_000): Promise<void> {
+  const watch = await pods.watch(namespace);
+  if (!watch.current(name) && !(await pods.get(namespace, name))) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    const unsubscribe = watch.subscribe(name, (pod) => pod === undefined && done());
+    function done(): void {
+      clearTimeout(timer);
+      unsubscribe();
+      resolve();
+    }
+    if (!watch.current(name)) done();
+  });
+}
+
+function apiFailure(err: unknown, what: string): ApplicationFailure {
+  const status = statusOf(err);
+  const body = (err as { body?: unknown }).body;
+  let detail = (err as Error).message;
+  try {
+    detail = (JSON.parse(typeof body === 'string' ? body : JSON.stringify(body)) as { message?: string }).message ?? detail;
+  } catch {
+    // Not a Status object: keep the client's message.
+  }
+  const message = `${what}: ${detail}`;
+  // 4xx (other than throttling) means the manifest is wrong: retrying cannot help.
+  return ApplicationFailure.create({ message, type: FailureTypes.kubernetesApi, nonRetryable: status !== undefined && status >= 400 && status < 500 && status !== 429 });
+}

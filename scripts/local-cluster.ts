@@ -1,0 +1,215 @@
+/**
+ * A real Kubernetes control plane on 127.0.0.1 for tests, the demo and the
+ * benchmarks: etcd, kube-apiserver, kube-scheduler and kube-controller-manager
+ * (built from Go modules by scripts/kube-build.sh), with KWOK playing the nodes
+ * and their kubelets (deploy/local-cluster/kwok-stages.yaml). Ports are free
+ * ones chosen at start, so several clusters can run side by side.
+ *
+ *   const cluster = await startLocalCluster({ dir, binDir });
+ *   ... KubeConfig.loadFromFile(cluster.kubeconfigPath) ...
+ *   await cluster.stop();
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { get as httpGet } from 'node:http';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { PROJECT_ROOT } from '../worker/config';
+
+export interface LocalCluster {
+  dir: string;
+  server: string;
+  token: string;
+  kubeconfigPath: string;
+  stop(): Promise<void>;
+}
+
+export interface LocalClusterOptions {
+  /** Where state, logs and the kubeconfig go. */
+  dir: string;
+  /** Where the binaries are (default: <state>/kube-bin from the bootstrap). */
+  binDir?: string;
+  /** How long to wait for the control plane. @default 90000 */
+  timeoutMs?: number;
+}
+
+interface LocalNode {
+  name: string;
+  labels: Record<string, string>;
+  capacity: Record<string, string>;
+  taints?: { key: string; value: string; effect: string }[];
+}
+
+/** The simulated nodes: a CPU pool and a tainted GPU pool, as a training cluster has. */
+export const LOCAL_NODES: LocalNode[] = [
+  { name: 'cpu-0', labels: { 'node-pool': 'cpu' }, capacity: { cpu: '16', memory: '64Gi', pods: '110' } },
+  { name: 'cpu-1', labels: { 'node-pool': 'cpu' }, capacity: { cpu: '16', memory: '64Gi', pods: '110' } },
+  ...['a100', 'h100'].map((type) => ({
+    name: `gpu-${type}-0`,
+    labels: { 'node-pool': 'ml-training', 'gpu-type': type },
+    capacity: { cpu: '64', memory: '512Gi', pods: '110', 'nvidia.com/gpu': '8' },
+    taints: [{ key: 'nvidia.com/gpu', value: 'present', effect: 'NoSchedule' }],
+  })),
+];
+
+/** Namespaces the example and tests use, besides default. */
+export const LOCAL_NAMESPACES = ['ml-training', 'ml-serving'];
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** GET with the cluster's token over HTTPS (the API server's certificate is self-signed). */
+function apiGet(server: string, token: string, apiPath: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${server}${apiPath}`, { headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function apiSend(server: string, token: string, method: string, apiPath: string, body: unknown): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const req = request(
+      `${server}${apiPath}`,
+      { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, rejectUnauthorized: false },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+async function until(what: string, deadline: number, check: () => Promise<boolean>, processes: readonly ChildProcess[], dir: string): Promise<void> {
+  for (;;) {
+    const dead = processes.find((p) => p.exitCode !== null);
+    if (dead) throw new Error(`${what}: ${String(dead.spawnfile)} exited with ${dead.exitCode}; see the logs in ${dir}`);
+    if (await check().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not happen in time; see the logs in ${dir}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
+  const dir = path.resolve(options.dir);
+  const bin = options.binDir ?? path.join(process.env.TRAINYARD_STATE_DIR ?? path.join(PROJECT_ROOT, '.trainyard'), 'kube-bin');
+  const deadline = Date.now() + (options.timeoutMs ?? 90_000);
+  mkdirSync(path.join(dir, 'certs'), { recursive: true });
+
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  writeFileSync(path.join(dir, 'sa.key'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+  writeFileSync(path.join(dir, 'sa.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+  const token = randomBytes(24).toString('hex');
+  writeFileSync(path.join(dir, 'tokens.csv'), `${token},trainyard-admin,trainyard-admin,"system:masters"\n`);
+
+  const [etcdClient, etcdPeer, apiPort, schedulerPort, controllerPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const server = `https://127.0.0.1:${apiPort}`;
+  const kubeconfigPath = path.join(dir, 'kubeconfig');
+  writeFileSync(
+    kubeconfigPath,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'local', cluster: { server, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'trainyard-admin', user: { token } }],
+      contexts: [{ name: 'local', context: { cluster: 'local', user: 'trainyard-admin', namespace: 'default' } }],
+      'current-context': 'local',
+    }),
+  );
+
+  const processes: ChildProcess[] = [];
+  const start = (name: string, args: string[]): ChildProcess => {
+    const log = createWriteStream(path.join(dir, `${name}.log`));
+    const child = spawn(path.join(bin, name), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    child.on('error', () => undefined);
+    processes.push(child);
+    return child;
+  };
+  const stop = async (): Promise<void> => {
+    for (const child of [...processes].reverse()) {
+      if (child.exitCode !== null || child.signalCode !== null) continue;
+      child.kill('SIGTERM');
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+  };
+
+  try {
+    start('etcd', [
+      '--name=local', `--data-dir=${path.join(dir, 'etcd')}`,
+      `--listen-client-urls=http://127.0.0.1:${etcdClient}`, `--advertise-client-urls=http://127.0.0.1:${etcdClient}`,
+      `--listen-peer-urls=http://127.0.0.1:${etcdPeer}`, `--initial-advertise-peer-urls=http://127.0.0.1:${etcdPeer}`,
+      `--initial-cluster=local=http://127.0.0.1:${etcdPeer}`, '--quota-backend-bytes=4294967296', '--unsafe-no-fsync',
+    ]);
+    await until('etcd to answer', deadline, () => new Promise((resolve) => {
+      httpGet(`http://127.0.0.1:${etcdClient}/health`, (res) => { res.resume(); resolve(res.statusCode === 200); }).on('error', () => resolve(false));
+    }), processes, dir);
+
+    start('kube-apiserver', [
+      `--etcd-servers=http://127.0.0.1:${etcdClient}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1',
+      `--secure-port=${apiPort}`, `--cert-dir=${path.join(dir, 'certs')}`, `--token-auth-file=${path.join(dir, 'tokens.csv')}`,
+      '--authorization-mode=Node,RBAC', '--service-cluster-ip-range=10.96.0.0/16',
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${path.join(dir, 'sa.pub')}`, `--service-account-signing-key-file=${path.join(dir, 'sa.key')}`,
+      '--allow-privileged=true', '--max-requests-inflight=2000', '--max-mutating-requests-inflight=1000',
+      '--enable-priority-and-fairness=false', '--event-ttl=30m',
+    ]);
+    await until('kube-apiserver to be ready', deadline, async () => (await apiGet(server, token, '/readyz')).status === 200, processes, dir);
+
+    const kube = [`--kubeconfig=${kubeconfigPath}`, `--authentication-kubeconfig=${kubeconfigPath}`, `--authorization-kubeconfig=${kubeconfigPath}`, '--bind-address=127.0.0.1', '--leader-elect=false'];
+    start('kube-scheduler', [...kube, `--secure-port=${schedulerPort}`]);
+    start('kube-controller-manager', [
+      ...kube, `--secure-port=${controllerPort}`, `--service-account-private-key-file=${path.join(dir, 'sa.key')}`,
+      '--use-service-account-credentials=false', '--controllers=*,-nodeipam,-service,-route,-cloud-node-lifecycle',
+      '--kube-api-qps=500', '--kube-api-burst=1000',
+    ]);
+    start('kwok', [
+      `--kubeconfig=${kubeconfigPath}`, '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+      `--config=${path.join(PROJECT_ROOT, 'deploy', 'local-cluster', 'kwok-stages.yaml')}`,
+      '--node-ip=127.0.0.1', '--node-lease-duration-seconds=40', '--cidr=10.244.0.0/16',
+    ]);
+
+    for (const node of LOCAL_NODES) {
+      await apiSend(server, token, 'POST', '/api/v1/nodes', {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name: node.name, labels: { ...node.labels, 'kubernetes.io/hostname': node.name, type: 'kwok' }, annotations: { 'kwok.x-k8s.io/node': 'fake' } },
+        spec: { taints: node.taints ?? [] },
+        status: { capacity: node.capacity, allocatable: node.capacity },
+      });
+    }
+    for (const name of LOCAL_NAMESPACES) {
+      await apiSend(server, token, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    }
+    await until('the simulated nodes to be Ready', deadline, async () => {
+      const nodes = JSON.parse((await apiGet(server, token, '/api/v1/nodes')).body) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
+      return nodes.items.length === LOCAL_NODES.length && nodes.items.every((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    }, processes, dir);
+    await until('default service accounts', deadline, async () => {
+      const statuses = await Promise.all(['default', ...LOCAL_NAMESPACES].map((ns) => apiGet(server, token, `/api/v1/namespaces/${ns}/serviceaccounts/default`)));
+      return statuses.every((s) => s.status === 200);
+    }, processes, dir);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { dir, server, token, kubeconfigPath, stop };
+}

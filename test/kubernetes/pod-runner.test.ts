@@ -1,0 +1,217 @@
+/** The pod step on a real Kubernetes API server, with KWOK nodes playing kubelets. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { SchedulingV1Api, type V1Pod } from '@kubernetes/client-node';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { type PodConfig, pipeline } from '../../pipeline';
+import { labelValue } from '../../activities/kubernetes/naming';
+import { runStateQuery } from '../../workflows/definitions';
+import { type TestCluster, listPods, startTestCluster } from '../support/kubernetes';
+import { echo } from '../support/tasks';
+import { type TestWorker, eventually, runToEnd, startDevServer, startRun, startWorker, step } from '../support/temporal';
+
+/** How the simulated kubelet ends the container (see deploy/local-cluster/kwok-stages.yaml). */
+const sim = (fate: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(fate).map(([k, v]) => [`sim.trainyard.io/${k}`, v]));
+const GPU = {
+  resources: { requests: { cpu: '4', memory: '16Gi', 'nvidia.com/gpu': '1' }, limits: { cpu: '8', memory: '32Gi', 'nvidia.com/gpu': '1' } },
+  tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+  nodeSelector: { 'node-pool': 'ml-training' },
+};
+const podsOfRun = (cluster: TestCluster, namespace: string, runId: string): Promise<V1Pod[]> =>
+  listPods(cluster, namespace, `trainyard.io/run-id=${labelValue(runId)}`);
+
+const fullConfig: PodConfig = {
+  image: 'ml-trainer:2.1',
+  namespace: 'ml-training',
+  cmds: ['python', 'train.py'],
+  arguments: ['--date', '{{ ds }}', '--lr', '{{ params.lr }}'],
+  env: [
+    { name: 'DATA_DATE', value: '{{ ds }}' },
+    { name: 'API_TOKEN', valueFrom: { secretKeyRef: { name: 'api', key: 'token' } } },
+  ],
+  envFrom: [{ configMapRef: { name: 'training-defaults' } }, { secretRef: { name: 'aws' }, prefix: 'AWS_' }],
+  ...GPU,
+  affinity: {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [{ matchExpressions: [{ key: 'gpu-type', operator: 'In', values: ['a100'] }] }],
+      },
+    },
+  },
+  volumes: [
+    { name: 'shared-data', persistentVolumeClaim: { claimName: 'ml-shared-pvc' } },
+    { name: 'scratch', emptyDir: { sizeLimit: '1Gi' } },
+    { name: 'config', configMap: { name: 'training-defaults' } },
+    { name: 'creds', secret: { secretName: 'aws' } },
+  ],
+  volumeMounts: [
+    { name: 'shared-data', mountPath: '/shared' },
+    { name: 'scratch', mountPath: '/scratch' },
+    { name: 'config', mountPath: '/etc/training', readOnly: true },
+    { name: 'creds', mountPath: '/var/run/creds', readOnly: true },
+  ],
+  imagePullSecrets: ['registry-cred'],
+  serviceAccountName: 'trainer',
+  labels: { team: 'ml' },
+  annotations: { 'example.com/owner': 'ml-team', ...sim({ message: '{"accuracy": 0.93}' }) },
+  priorityClassName: 'ml-high',
+  securityContext: { runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false },
+  podSecurityContext: { fsGroup: 2000 },
+  onFinishAction: 'keep_pod',
+  podTemplate: { spec: { hostname: 'trainer', containers: [{ name: 'base', workingDir: '/app' }] } },
+};
+
+describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
+  let env: TestWorkflowEnvironment;
+  let cluster: TestCluster;
+  let worker: TestWorker;
+
+  const fields = pipeline({ id: 'pod_fields', params: { lr: 0.001 } }, (p) => {
+    p.pod('train', fullConfig);
+  });
+  const placement = pipeline({ id: 'pod_placement' }, (p) => {
+    for (let i = 0; i < 4; i++) {
+      p.pod(`gpu_${i}`, { image: 'trainer:1', cmds: ['train'], ...GPU, onFinishAction: 'keep_pod' });
+      p.pod(`cpu_${i}`, { image: 'tools:1', cmds: ['prep'], resources: { requests: { cpu: '2' } }, onFinishAction: 'keep_pod' });
+    }
+  });
+  const outcomes = pipeline({ id: 'pod_outcomes', defaults: { retries: 1, retryDelay: '100ms' } }, (p) => {
+    const trained = p.pod<{ accuracy: number }>('train', { image: 'trainer:1', cmds: ['train'], annotations: sim({ message: '{"accuracy": 0.97, "model_path": "s3://m/1"}' }) });
+    p.task('report', echo, { accuracy: trained.get('accuracy'), text: 'model {{ xcom.train.model_path }}' });
+    p.pod('oom', { image: 'trainer:1', cmds: ['train'], annotations: sim({ 'exit-code': '137', reason: 'OOMKilled' }) });
+    p.pod('evicted', { image: 'trainer:1', cmds: ['train'], annotations: sim({ 'exit-code': '1', reason: 'Evicted' }) }, { retries: 0 });
+    p.pod('bad_image', { image: 'no-such-image:0', cmds: ['x'], annotations: sim({ 'waiting-reason': 'ErrImagePull' }) }, { retries: 2 });
+    p.pod('too_big', { image: 'trainer:1', cmds: ['x'], ...GPU, resources: { limits: { 'nvidia.com/gpu': '9' } }, scheduleTimeout: '2s' }, { retries: 0 });
+    p.pod('bad_xcom', { image: 'trainer:1', cmds: ['x'], annotations: sim({ message: 'not json' }) });
+    p.pod('invalid_manifest', { image: 'trainer:1', cmds: ['x'], podTemplate: { spec: { restartPolicy: 'Sometimes' } } });
+  });
+  const finishing = pipeline({ id: 'pod_finish_actions' }, (p) => {
+    p.pod('delete_pod', { image: 'i:1', cmds: ['x'], onFinishAction: 'delete_pod' });
+    p.pod('delete_succeeded_ok', { image: 'i:1', cmds: ['x'], onFinishAction: 'delete_succeeded_pod' });
+    p.pod('delete_succeeded_failed', { image: 'i:1', cmds: ['x'], onFinishAction: 'delete_succeeded_pod', annotations: sim({ 'exit-code': '2' }) });
+    p.pod('keep_pod', { image: 'i:1', cmds: ['x'], onFinishAction: 'keep_pod', annotations: sim({ 'exit-code': '3' }) });
+  });
+  const forever = pipeline({ id: 'pod_forever' }, (p) => {
+    p.pod('long_training', { image: 'trainer:1', cmds: ['train'], ...GPU, annotations: sim({ 'run-for': '1h' }) }, { heartbeatTimeout: '5s' });
+  });
+
+  before(async () => {
+    [env, cluster] = await Promise.all([startDevServer(), startTestCluster()]);
+    worker = await startWorker(env, [fields, placement, outcomes, finishing, forever], { kubeconfigPath: cluster.kubeconfigPath });
+    await cluster.kc.makeApiClient(SchedulingV1Api).createPriorityClass({ body: { metadata: { name: 'ml-high' }, value: 1000 } });
+    await cluster.core.createNamespacedServiceAccount({ namespace: 'ml-training', body: { metadata: { name: 'trainer' } } });
+    await cluster.core.createPersistentVolume({
+      body: {
+        metadata: { name: 'ml-shared-pv' },
+        spec: { capacity: { storage: '10Gi' }, accessModes: ['ReadWriteMany'], hostPath: { path: '/tmp/ml-shared' }, storageClassName: '' },
+      },
+    });
+    await cluster.core.createNamespacedPersistentVolumeClaim({
+      namespace: 'ml-training',
+      body: { metadata: { name: 'ml-shared-pvc' }, spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '10Gi' } }, storageClassName: '', volumeName: 'ml-shared-pv' } },
+    });
+  });
+  after(async () => {
+    await worker?.stop();
+    await Promise.all([env?.teardown(), cluster?.stop()]);
+  });
+
+  it('creates the pod the step describes, field by field, and reads its XCom from the termination message', async () => {
+    const { state, error } = await runToEnd(env, worker, fields, { runner: 'kubernetes' });
+    assert.equal(error, undefined, error);
+    assert.deepEqual(step(state, 'train').output, { accuracy: 0.93 });
+    const [pod] = await podsOfRun(cluster, 'ml-training', state.runId);
+    assert.ok(pod, 'the pod was kept');
+    const spec = pod.spec!;
+    const c = spec.containers[0]!;
+    assert.equal(c.name, 'base');
+    assert.equal(c.image, 'ml-trainer:2.1');
+    assert.deepEqual(c.command, ['python', 'train.py']);
+    assert.deepEqual(c.args, ['--date', '2026-03-01', '--lr', '0.001']);
+    assert.deepEqual(c.env?.find((e) => e.name === 'DATA_DATE')?.value, '2026-03-01');
+    assert.deepEqual({ ...c.env?.find((e) => e.name === 'API_TOKEN')?.valueFrom?.secretKeyRef }, { name: 'api', key: 'token' });
+    assert.equal(c.envFrom?.[0]?.configMapRef?.name, 'training-defaults');
+    assert.equal(c.envFrom?.[1]?.prefix, 'AWS_');
+    assert.deepEqual(c.resources?.limits, { cpu: '8', memory: '32Gi', 'nvidia.com/gpu': '1' });
+    assert.deepEqual(c.resources?.requests, { cpu: '4', memory: '16Gi', 'nvidia.com/gpu': '1' });
+    assert.deepEqual(c.volumeMounts?.map((m) => m.mountPath).filter((m) => !m.includes('serviceaccount')), ['/shared', '/scratch', '/etc/training', '/var/run/creds']);
+    assert.equal(c.securityContext?.runAsUser, 1000);
+    assert.equal(c.securityContext?.allowPrivilegeEscalation, false);
+    assert.equal(c.terminationMessagePath, '/airflow/xcom/return.json');
+    assert.equal(c.workingDir, '/app', 'podTemplate merged into the container');
+    assert.equal(spec.hostname, 'trainer', 'podTemplate merged into the pod');
+    assert.equal(spec.restartPolicy, 'Never');
+    assert.deepEqual(spec.nodeSelector, { 'node-pool': 'ml-training' });
+    assert.ok(spec.tolerations?.some((t) => t.key === 'nvidia.com/gpu' && t.operator === 'Exists' && t.effect === 'NoSchedule'));
+    assert.deepEqual(spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms[0]?.matchExpressions?.[0]?.values, ['a100']);
+    assert.equal(spec.volumes?.find((v) => v.name === 'shared-data')?.persistentVolumeClaim?.claimName, 'ml-shared-pvc');
+    assert.equal(spec.volumes?.find((v) => v.name === 'scratch')?.emptyDir?.sizeLimit, '1Gi');
+    assert.deepEqual(spec.imagePullSecrets?.map((s) => s.name), ['registry-cred']);
+    assert.equal(spec.serviceAccountName, 'trainer');
+    assert.equal(spec.priorityClassName, 'ml-high');
+    assert.equal(spec.priority, 1000);
+    assert.equal(spec.securityContext?.fsGroup, 2000);
+    assert.equal(spec.nodeName, 'gpu-a100-0', 'the affinity picked the A100 node');
+    assert.equal(pod.metadata?.namespace, 'ml-training');
+    assert.equal(pod.metadata?.labels?.team, 'ml');
+    assert.equal(pod.metadata?.labels?.['trainyard.io/step'], 'train');
+    assert.equal(pod.metadata?.annotations?.['example.com/owner'], 'ml-team');
+  });
+
+  it('places GPU pods only on GPU nodes and CPU pods never there', async () => {
+    const { state, error } = await runToEnd(env, worker, placement, { runner: 'kubernetes' });
+    assert.equal(error, undefined, error);
+    const pods = await podsOfRun(cluster, 'default', state.runId);
+    assert.equal(pods.length, 8);
+    for (const pod of pods) {
+      const gpu = pod.metadata?.labels?.['trainyard.io/step']?.startsWith('gpu_');
+      assert.equal(pod.spec?.nodeName?.startsWith('gpu-'), gpu, `${pod.metadata?.name} on ${pod.spec?.nodeName}`);
+    }
+  });
+
+  it('reports each way a pod can fail, clearly, with the right retry behaviour', async () => {
+    const { state } = await runToEnd(env, worker, outcomes, { runner: 'kubernetes' });
+    assert.deepEqual(step(state, 'report').output, { accuracy: 0.97, text: 'model s3://m/1' });
+
+    const oom = step(state, 'oom');
+    assert.equal(oom.state, 'failed');
+    assert.equal(oom.attempt, 2, 'an application failure follows the retry policy');
+    assert.match(oom.error ?? '', /exit code 137, reason OOMKilled/);
+
+    assert.match(step(state, 'evicted').error ?? '', /reason Evicted \(the node, not the program/);
+
+    const badImage = step(state, 'bad_image');
+    assert.equal(badImage.attempt, 1, 'an image error is not retried');
+    assert.match(badImage.error ?? '', /cannot start: ErrImagePull/);
+
+    const tooBig = step(state, 'too_big');
+    assert.match(tooBig.error ?? '', /was not scheduled within 2\.0s: 0\/4 nodes are available: .*Insufficient nvidia\.com\/gpu/);
+
+    assert.match(step(state, 'bad_xcom').error ?? '', /termination message .* is not valid JSON/);
+    assert.equal(step(state, 'bad_xcom').attempt, 1);
+
+    const invalid = step(state, 'invalid_manifest');
+    assert.equal(invalid.attempt, 1, 'the API server rejecting the manifest is not retried');
+    assert.match(invalid.error ?? '', /restartPolicy/);
+
+    const left = await podsOfRun(cluster, 'default', state.runId);
+    assert.deepEqual(left.map((p) => p.metadata?.name), [], 'every pod was cleaned up (delete_pod is the default)');
+  });
+
+  it('applies each onFinishAction', async () => {
+    const { state } = await runToEnd(env, worker, finishing, { runner: 'kubernetes' });
+    const left = (await podsOfRun(cluster, 'default', state.runId)).map((p) => p.metadata?.labels?.['trainyard.io/step']).sort();
+    assert.deepEqual(left, ['delete_succeeded_failed', 'keep_pod']);
+  });
+
+  it('deletes the pod, and waits until it is gone, when the run is cancelled', async () => {
+    const handle = await startRun(env, worker, forever, { runner: 'kubernetes' });
+    const runId = handle.workflowId;
+    await eventually('the pod to run', async () => ((await podsOfRun(cluster, 'default', runId))[0]?.status?.phase === 'Running' ? true : undefined), 30_000);
+    await handle.cancel();
+    await assert.rejects(handle.result());
+    assert.deepEqual(await podsOfRun(cluster, 'default', runId), [], 'no pod is left when the run has ended');
+    assert.equal((await handle.query(runStateQuery)).status, 'cancelled');
+  });
+});
