@@ -179,7 +179,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     start('kube-controller-manager', [
       ...kube, `--secure-port=${controllerPort}`, `--service-account-private-key-file=${path.join(dir, 'sa.key')}`,
       '--use-service-account-credentials=false', '--controllers=*,-nodeipam,-service,-route,-cloud-node-lifecycle',
-      '--kube-api-qps=500', '--kube-api-burst=1000',
+      '--kube-api-qps=500', '--kube-api-burst=1000', '--pvclaimbinder-sync-period=1s',
     ]);
     start('kwok', [
       `--kubeconfig=${kubeconfigPath}`, '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',

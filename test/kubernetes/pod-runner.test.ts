@@ -5,10 +5,15 @@ import { SchedulingV1Api, type V1Pod } from '@kubernetes/client-node';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type PodConfig, pipeline } from '../../pipeline';
 import { labelValue } from '../../activities/kubernetes/naming';
-import { runStateQuery } from '../../workflows/definitions';
+import path from 'node:path';
+import { PIPELINE_RUN_WORKFLOW, type RunState, runStateQuery } from '../../workflows/definitions';
+import { pipeline as reattach } from '../fixtures/pod-reattach-pipeline';
+import { exitCode, spawnNode } from '../support/process';
 import { type TestCluster, listPods, startTestCluster } from '../support/kubernetes';
 import { echo } from '../support/tasks';
-import { type TestWorker, eventually, runToEnd, startDevServer, startRun, startWorker, step } from '../support/temporal';
+import { type TestWorker, eventually, runToEnd, startDevServer, startRun, startWorker, step, tempStateDir } from '../support/temporal';
+
+const WORKER_MAIN = path.resolve(__dirname, '..', '..', 'worker', 'main.js');
 
 /** How the simulated kubelet ends the container (see deploy/local-cluster/kwok-stages.yaml). */
 const sim = (fate: Record<string, string>): Record<string, string> =>
@@ -203,6 +208,44 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
     const { state } = await runToEnd(env, worker, finishing, { runner: 'kubernetes' });
     const left = (await podsOfRun(cluster, 'default', state.runId)).map((p) => p.metadata?.labels?.['trainyard.io/step']).sort();
     assert.deepEqual(left, ['delete_succeeded_failed', 'keep_pod']);
+  });
+
+  it('re-attaches to the same pod when its worker is killed and another takes over', async () => {
+    const queue = {
+      TEMPORAL_ADDRESS: env.address,
+      TRAINYARD_TASK_QUEUE: 'pod-reattach',
+      TRAINYARD_PIPELINES: 'test/fixtures/pod-reattach-pipeline.js',
+      TRAINYARD_STATE_DIR: tempStateDir(),
+      KUBECONFIG: cluster.kubeconfigPath,
+    };
+    const first = spawnNode(WORKER_MAIN, queue);
+    await eventually('the first worker to start', () => (first.output().stdout.includes('trainyard worker on') ? true : undefined), 30_000);
+    const handle = await env.client.workflow.start(PIPELINE_RUN_WORKFLOW, {
+      taskQueue: 'pod-reattach',
+      workflowId: `pod-reattach-${Date.now()}`,
+      args: [{ spec: reattach.spec, runner: 'kubernetes' }],
+    });
+    const running = await eventually('the pod to run', async () => {
+      const [pod] = await podsOfRun(cluster, 'default', handle.workflowId);
+      return pod?.status?.phase === 'Running' ? pod : undefined;
+    }, 30_000);
+    first.child.kill('SIGKILL');
+    await exitCode(first.child);
+    const second = spawnNode(WORKER_MAIN, queue);
+    try {
+      const result = (await handle.result()) as RunState;
+      const train = result.steps.find((s) => s.id === 'train');
+      assert.equal(train?.state, 'success');
+      assert.equal(train?.attempt, 1, 'the lost try resumed; it did not count as a failure');
+      assert.deepEqual(train?.output, { accuracy: 0.91 });
+      const pods = await podsOfRun(cluster, 'default', handle.workflowId);
+      assert.equal(pods.length, 1, 'exactly one pod ever existed for the try');
+      assert.equal(pods[0]?.metadata?.uid, running.metadata?.uid, 'and it is the pod the first worker created');
+      assert.match(second.output().stdout, /re-attached/);
+    } finally {
+      second.child.kill('SIGTERM');
+      await exitCode(second.child);
+    }
   });
 
   it('deletes the pod, and waits until it is gone, when the run is cancelled', async () => {
