@@ -1,7 +1,9 @@
 /** The pod step on a real Kubernetes API server, with KWOK nodes playing kubelets. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { SchedulingV1Api, type V1Pod } from '@kubernetes/client-node';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { type KubernetesObject, KubernetesObjectApi, SchedulingV1Api, type V1Pod, loadAllYaml } from '@kubernetes/client-node';
+import { PROJECT_ROOT } from '../../worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type PodConfig, pipeline } from '../../pipeline';
 import { labelValue } from '../../activities/kubernetes/naming';
@@ -97,13 +99,17 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
     p.pod('delete_succeeded_failed', { image: 'i:1', cmds: ['x'], onFinishAction: 'delete_succeeded_pod', annotations: sim({ 'exit-code': '2' }) });
     p.pod('keep_pod', { image: 'i:1', cmds: ['x'], onFinishAction: 'keep_pod', annotations: sim({ 'exit-code': '3' }) });
   });
+  const scoped = pipeline({ id: 'pod_rbac' }, (p) => {
+    p.pod('allowed', { image: 'i:1', cmds: ['x'], namespace: 'ml-training', annotations: sim({ message: '{"ok": true}' }) });
+    p.pod('elsewhere', { image: 'i:1', cmds: ['x'], namespace: 'ml-serving' });
+  });
   const forever = pipeline({ id: 'pod_forever' }, (p) => {
     p.pod('long_training', { image: 'trainer:1', cmds: ['train'], ...GPU, annotations: sim({ 'run-for': '1h' }) }, { heartbeatTimeout: '5s' });
   });
 
   before(async () => {
     [env, cluster] = await Promise.all([startDevServer(), startTestCluster()]);
-    worker = await startWorker(env, [fields, placement, outcomes, finishing, forever], { kubeconfigPath: cluster.kubeconfigPath });
+    worker = await startWorker(env, [fields, placement, outcomes, finishing, forever, scoped], { kubeconfigPath: cluster.kubeconfigPath });
     await cluster.kc.makeApiClient(SchedulingV1Api).createPriorityClass({ body: { metadata: { name: 'ml-high' }, value: 1000 } });
     await cluster.core.createNamespacedServiceAccount({ namespace: 'ml-training', body: { metadata: { name: 'trainer' } } });
     await cluster.core.createPersistentVolume({
@@ -245,6 +251,36 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
     } finally {
       second.child.kill('SIGTERM');
       await exitCode(second.child);
+    }
+  });
+
+  it('runs pod steps with nothing more than the Role in deploy/rbac.yaml', async () => {
+    const client = KubernetesObjectApi.makeApiClient(cluster.kc);
+    await cluster.core.createNamespace({ body: { metadata: { name: 'trainyard' } } });
+    for (const object of loadAllYaml(readFileSync(path.join(PROJECT_ROOT, 'deploy', 'rbac.yaml'), 'utf8')) as KubernetesObject[]) {
+      await client.create(object);
+    }
+    const { status } = await cluster.core.createNamespacedServiceAccountToken({
+      namespace: 'trainyard',
+      name: 'trainyard-worker',
+      body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    });
+    const kubeconfigPath = path.join(tempStateDir(), 'kubeconfig');
+    writeFileSync(kubeconfigPath, JSON.stringify({
+      apiVersion: 'v1', kind: 'Config', 'current-context': 'sa',
+      clusters: [{ name: 'local', cluster: { server: cluster.server, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'sa', user: { token: status?.token } }],
+      contexts: [{ name: 'sa', context: { cluster: 'local', user: 'sa' } }],
+    }));
+    const limited = await startWorker(env, [scoped], { kubeconfigPath });
+    try {
+      const { state } = await runToEnd(env, limited, scoped, { runner: 'kubernetes' });
+      assert.equal(step(state, 'allowed').state, 'success');
+      assert.deepEqual(step(state, 'allowed').output, { ok: true });
+      assert.equal(step(state, 'elsewhere').state, 'failed');
+      assert.match(step(state, 'elsewhere').error ?? '', /forbidden/i);
+    } finally {
+      await limited.stop();
     }
   });
 
