@@ -26,6 +26,8 @@ export interface CreateWorkerOptions {
   shutdownGraceTime?: string;
   /** Kubernetes access for pod steps on the Kubernetes runner. */
   kubernetes?: KubernetesAccess;
+  /** Tries this worker runs at once (pods it watches at once, for pod steps). @default 200 */
+  maxConcurrentTries?: number;
 }
 
 function kubeConfigOf(access: KubernetesAccess): KubeConfig {
@@ -61,6 +63,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Trainy
     activities,
     ...workflows,
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentTries ?? 200,
   });
   return {
     worker,

@@ -14,7 +14,7 @@ export interface ApiRetryOptions {
 
 /** The HTTP status of a client error, if it has one. */
 export function statusOf(err: unknown): number | undefined {
-  const code = (err as { code?: unknown }).code;
+  const code = (err as { code?: unknown } | null | undefined)?.code;
   return typeof code === 'number' ? code : undefined;
 }
 
@@ -29,7 +29,8 @@ function retryAfterMs(err: unknown): number | undefined {
 export function isTransient(err: unknown): boolean {
   const status = statusOf(err);
   if (status === undefined) {
-    const code = (err as { code?: unknown; cause?: { code?: unknown } }).cause?.code ?? (err as { code?: unknown }).code;
+    const error = err as { code?: unknown; cause?: { code?: unknown } } | null | undefined;
+    const code = error?.cause?.code ?? error?.code;
     return typeof code === 'string' && ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET'].includes(code);
   }
   return status === 429 || status >= 500;

@@ -73,7 +73,7 @@ export interface TestWorker {
 export async function startWorker(
   env: TestWorkflowEnvironment,
   pipelines: readonly Pipeline[],
-  options: { localImages?: Record<string, string>; notifyEnv?: NodeJS.ProcessEnv; stateDir?: string; kubeconfigPath?: string } = {},
+  options: { localImages?: Record<string, string>; notifyEnv?: NodeJS.ProcessEnv; stateDir?: string; kubeconfigPath?: string; maxConcurrentTries?: number } = {},
 ): Promise<TestWorker> {
   const taskQueue = `test-${randomUUID()}`;
   const stateDir = options.stateDir ?? tempStateDir();
@@ -87,6 +87,7 @@ export async function startWorker(
     shutdownGraceTime: '2s',
     ...(options.notifyEnv ? { notifyEnv: options.notifyEnv } : {}),
     ...(options.kubeconfigPath ? { kubernetes: { kubeconfigPath: options.kubeconfigPath, namespace: 'default' } } : {}),
+    ...(options.maxConcurrentTries ? { maxConcurrentTries: options.maxConcurrentTries } : {}),
   });
   const stopped = run();
   return {
