@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# npm run bench: bootstraps, builds, and runs every benchmark against real servers
+# npm run bench: bootstraps, builds, and runs every benchmark against real servers (Temporal,
+# and the local Kubernetes cluster for the pod benchmarks)
 # it starts itself; figures go to bench/results/latest.json.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -7,3 +8,4 @@ cd "$ROOT"
 prepare
 export TRAINYARD_TEST_LOG_LEVEL="${TRAINYARD_TEST_LOG_LEVEL:-ERROR}"
 node dist/bench/orchestration.js "$@"
+node dist/bench/pods.js
