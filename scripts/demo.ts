@@ -6,6 +6,7 @@
  *   node dist/scripts/demo.js --api http://127.0.0.1:3000 --ui http://127.0.0.1:8233 [--param threshold=0.95]
  */
 import { readFileSync } from 'node:fs';
+import { KubeConfig, type V1Pod, Watch } from '@kubernetes/client-node';
 import type { RunState, StepRunState } from '../workflows/definitions';
 
 interface Options {
@@ -14,10 +15,12 @@ interface Options {
   pipeline: string;
   params: Record<string, unknown>;
   notifications?: string;
+  runner: 'local' | 'kubernetes';
+  kubeconfig?: string;
 }
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { api: 'http://127.0.0.1:3000', ui: 'http://127.0.0.1:8233', pipeline: 'ml_training_pipeline', params: {} };
+  const options: Options = { api: 'http://127.0.0.1:3000', ui: 'http://127.0.0.1:8233', pipeline: 'ml_training_pipeline', params: {}, runner: 'local' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1] ?? '';
@@ -25,6 +28,10 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--ui') options.ui = value;
     else if (flag === '--pipeline') options.pipeline = value;
     else if (flag === '--notifications') options.notifications = value;
+    else if (flag === '--kubeconfig') {
+      options.kubeconfig = value;
+      options.runner = 'kubernetes';
+    }
     else if (flag === '--param') {
       const [key = '', raw = ''] = value.split(/=(.*)/s);
       options.params[key] = Number.isNaN(Number(raw)) || raw === '' ? raw : Number(raw);
@@ -57,13 +64,40 @@ async function request(url: string, init?: RequestInit): Promise<{ status: numbe
   return { status: res.status, body: (await res.json()) };
 }
 
+interface SeenPod {
+  name: string;
+  namespace: string;
+  node: string;
+  result: string;
+}
+
+/** Watches every namespace for the run's pods and remembers where each was scheduled and how it ended. */
+async function watchPods(kubeconfig: string, runId: string): Promise<{ seen: Map<string, SeenPod>; stop: () => void }> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  const seen = new Map<string, SeenPod>();
+  const selector = `trainyard.io/run-id=${runId.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 63)}`;
+  const controller = await new Watch(kc).watch('/api/v1/pods', { labelSelector: selector }, (_type: string, pod: V1Pod) => {
+    const name = pod.metadata?.name ?? '';
+    const previous = seen.get(name);
+    const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
+    seen.set(name, {
+      name,
+      namespace: pod.metadata?.namespace ?? '',
+      node: pod.spec?.nodeName ?? previous?.node ?? '(pending)',
+      result: terminated ? `exit ${terminated.exitCode}` : (pod.status?.phase ?? previous?.result ?? ''),
+    });
+  }, () => undefined);
+  return { seen, stop: () => controller.abort() };
+}
+
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const created = await request(`${options.api}/pipelines/${options.pipeline}/runs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ params: options.params }),
+    body: JSON.stringify({ params: options.params, runner: options.runner }),
   });
   if (created.status !== 201) {
     console.error(`trainyard demo: the API refused the run (${created.status}): ${JSON.stringify(created.body)}`);
@@ -72,6 +106,7 @@ async function main(): Promise<number> {
   const { runId, pipelineVersion } = created.body as { runId: string; pipelineVersion: string };
   console.log(`\nrun ${runId} of ${options.pipeline} (version ${pipelineVersion}) started through POST /pipelines/${options.pipeline}/runs\n`);
 
+  const pods = options.kubeconfig ? await watchPods(options.kubeconfig, runId) : undefined;
   const seen = new Map<string, string>();
   let state: RunState | undefined;
   for (;;) {
@@ -95,6 +130,13 @@ async function main(): Promise<number> {
     ['step', 'state', 'try', 'time', 'XCom'],
     ...state.steps.map((s) => [s.id, s.state, s.attempt ? `${s.attempt}/${s.maxAttempts}` : '-', seconds(s), briefXCom(s.output)]),
   ])}\n`);
+  if (pods) {
+    pods.stop();
+    console.log(`pods created on the local cluster (KWOK nodes):\n${table([
+      ['pod', 'namespace', 'node', 'result'],
+      ...[...pods.seen.values()].map((p) => [p.name, p.namespace, p.node, p.result]),
+    ])}\n`);
+  }
   if (options.notifications) {
     const last = readFileSync(options.notifications, 'utf8').trim().split('\n').at(-1);
     if (last) console.log(`notification received: ${last}\n`);

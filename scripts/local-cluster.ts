@@ -57,6 +57,9 @@ export const LOCAL_NODES: LocalNode[] = [
 /** Namespaces the example and tests use, besides default. */
 export const LOCAL_NAMESPACES = ['ml-training', 'ml-serving'];
 
+/** The example's shared volume claim, bound to a local volume in each of its namespaces. */
+export const SHARED_CLAIM = 'ml-shared-pvc';
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -203,13 +206,45 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       const nodes = JSON.parse((await apiGet(server, token, '/api/v1/nodes')).body) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
       return nodes.items.length === LOCAL_NODES.length && nodes.items.every((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
     }, processes, dir);
-    await until('default service accounts', deadline, async () => {
+    for (const namespace of LOCAL_NAMESPACES) {
+      await apiSend(server, token, 'POST', '/api/v1/persistentvolumes', {
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: { name: `${namespace}-shared` },
+        spec: { capacity: { storage: '100Gi' }, accessModes: ['ReadWriteMany'], hostPath: { path: path.join(dir, 'volumes', namespace) }, storageClassName: '' },
+      });
+      await apiSend(server, token, 'POST', `/api/v1/namespaces/${namespace}/persistentvolumeclaims`, {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: SHARED_CLAIM },
+        spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '100Gi' } }, storageClassName: '', volumeName: `${namespace}-shared` },
+      });
+    }
+    await until('default service accounts and bound volume claims', deadline, async () => {
       const statuses = await Promise.all(['default', ...LOCAL_NAMESPACES].map((ns) => apiGet(server, token, `/api/v1/namespaces/${ns}/serviceaccounts/default`)));
-      return statuses.every((s) => s.status === 200);
+      const claims = await Promise.all(LOCAL_NAMESPACES.map((ns) => apiGet(server, token, `/api/v1/namespaces/${ns}/persistentvolumeclaims/${SHARED_CLAIM}`)));
+      return statuses.every((s) => s.status === 200) && claims.every((c) => (JSON.parse(c.body) as { status?: { phase?: string } }).status?.phase === 'Bound');
     }, processes, dir);
   } catch (err) {
     await stop();
     throw err;
   }
   return { dir, server, token, kubeconfigPath, stop };
+}
+
+/** `node dist/scripts/local-cluster.js DIR`: runs a cluster until SIGTERM/SIGINT (for the demo). */
+if (require.main === module) {
+  const dir = process.argv[2] ?? path.join(PROJECT_ROOT, '.trainyard', 'kube');
+  startLocalCluster({ dir }).then(
+    (cluster) => {
+      console.log(`local cluster ready: kubeconfig ${cluster.kubeconfigPath}`);
+      const stop = (): void => void cluster.stop().then(() => process.exit(0));
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    },
+    (err: unknown) => {
+      console.error(`local cluster: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(1);
+    },
+  );
 }

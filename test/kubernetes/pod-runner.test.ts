@@ -10,9 +10,11 @@ import { labelValue } from '../../activities/kubernetes/naming';
 import path from 'node:path';
 import { PIPELINE_RUN_WORKFLOW, type RunState, runStateQuery } from '../../workflows/definitions';
 import { pipeline as reattach } from '../fixtures/pod-reattach-pipeline';
+import { pipeline as kwokExample } from '../../examples/ml-training/on-kwok';
 import { exitCode, spawnNode } from '../support/process';
 import { type TestCluster, listPods, startTestCluster } from '../support/kubernetes';
 import { echo } from '../support/tasks';
+import { type WebhookSink, startWebhookSink } from '../support/webhook';
 import { type TestWorker, eventually, runToEnd, startDevServer, startRun, startWorker, step, tempStateDir } from '../support/temporal';
 
 const WORKER_MAIN = path.resolve(__dirname, '..', '..', 'worker', 'main.js');
@@ -73,6 +75,7 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
   let env: TestWorkflowEnvironment;
   let cluster: TestCluster;
   let worker: TestWorker;
+  let sink: WebhookSink;
 
   const fields = pipeline({ id: 'pod_fields', params: { lr: 0.001 } }, (p) => {
     p.pod('train', fullConfig);
@@ -108,24 +111,18 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
   });
 
   before(async () => {
-    [env, cluster] = await Promise.all([startDevServer(), startTestCluster()]);
-    worker = await startWorker(env, [fields, placement, outcomes, finishing, forever, scoped], { kubeconfigPath: cluster.kubeconfigPath });
+    [env, cluster, sink] = await Promise.all([startDevServer(), startTestCluster(), startWebhookSink()]);
+    worker = await startWorker(env, [fields, placement, outcomes, finishing, forever, scoped, kwokExample], {
+      kubeconfigPath: cluster.kubeconfigPath,
+      notifyEnv: { TRAINYARD_SLACK_WEBHOOK_URL: `${sink.url}/hook` },
+    });
     await cluster.kc.makeApiClient(SchedulingV1Api).createPriorityClass({ body: { metadata: { name: 'ml-high' }, value: 1000 } });
     await cluster.core.createNamespacedServiceAccount({ namespace: 'ml-training', body: { metadata: { name: 'trainer' } } });
-    await cluster.core.createPersistentVolume({
-      body: {
-        metadata: { name: 'ml-shared-pv' },
-        spec: { capacity: { storage: '10Gi' }, accessModes: ['ReadWriteMany'], hostPath: { path: '/tmp/ml-shared' }, storageClassName: '' },
-      },
-    });
-    await cluster.core.createNamespacedPersistentVolumeClaim({
-      namespace: 'ml-training',
-      body: { metadata: { name: 'ml-shared-pvc' }, spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '10Gi' } }, storageClassName: '', volumeName: 'ml-shared-pv' } },
-    });
   });
   after(async () => {
     await worker?.stop();
     await Promise.all([env?.teardown(), cluster?.stop()]);
+    sink?.close();
   });
 
   it('creates the pod the step describes, field by field, and reads its XCom from the termination message', async () => {
@@ -282,6 +279,17 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
     } finally {
       await limited.stop();
     }
+  });
+
+  it('runs the flagship example as pods, its results passed on through termination messages', async () => {
+    const { state, error } = await runToEnd(env, worker, kwokExample, { runner: 'kubernetes', params: { threshold: 0.95 } });
+    assert.equal(error, undefined, error);
+    assert.equal(step(state, 'deploy_model').state, 'success');
+    assert.equal(step(state, 'skip_deployment').state, 'skipped');
+    assert.deepEqual(step(state, 'deployment_decision').chosen, ['deploy_model']);
+    assert.equal((step(state, 'model_training.evaluate_model').output as { accuracy: number }).accuracy, 0.9778);
+    assert.deepEqual(await podsOfRun(cluster, 'ml-training', state.runId), [], 'the pods were deleted when their steps ended');
+    assert.match(String(sink.messages.at(-1)?.body.text), /accuracy 0.9778 .* deployed version: 1/);
   });
 
   it('deletes the pod, and waits until it is gone, when the run is cancelled', async () => {
