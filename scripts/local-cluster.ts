@@ -11,7 +11,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
@@ -107,6 +107,22 @@ async function until(what: string, deadline: number, check: () => Promise<boolea
   }
 }
 
+/** What every simulated container prints: a short training log, in the CRI log format kubelets keep. */
+export const SIMULATED_LOG_LINES = ['loading data from /shared/data', 'epoch 1/3 loss 0.5210', 'epoch 2/3 loss 0.1874', 'epoch 3/3 loss 0.0412', 'done'];
+
+/** The stages file plus a ClusterLogs rule pointing every pod's container log at one file. */
+function writeKwokConfig(dir: string): string {
+  const logFile = path.join(dir, 'container.log');
+  const start = Date.parse('2026-01-01T00:00:00Z');
+  writeFileSync(logFile, SIMULATED_LOG_LINES.map((line, i) => `${new Date(start + i * 1000).toISOString()} stdout F ${line}\n`).join(''));
+  const stages = readFileSync(path.join(PROJECT_ROOT, 'deploy', 'local-cluster', 'kwok-stages.yaml'), 'utf8');
+  const logs = ['---', 'apiVersion: kwok.x-k8s.io/v1alpha1', 'kind: ClusterLogs', 'metadata:', '  name: simulated-training-log', 'spec:',
+    '  selector: {}', '  logs:', '  - containers: []', `    logsFile: ${JSON.stringify(logFile)}`, '    follow: false', ''].join('\n');
+  const file = path.join(dir, 'kwok.yaml');
+  writeFileSync(file, `${stages}\n${logs}`);
+  return file;
+}
+
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   const dir = path.resolve(options.dir);
   const bin = options.binDir ?? path.join(process.env.TRAINYARD_STATE_DIR ?? path.join(PROJECT_ROOT, '.trainyard'), 'kube-bin');
@@ -119,7 +135,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const token = randomBytes(24).toString('hex');
   writeFileSync(path.join(dir, 'tokens.csv'), `${token},trainyard-admin,trainyard-admin,"system:masters"\n`);
 
-  const [etcdClient, etcdPeer, apiPort, schedulerPort, controllerPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const [etcdClient, etcdPeer, apiPort, schedulerPort, controllerPort, kubeletPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   const server = `https://127.0.0.1:${apiPort}`;
   const kubeconfigPath = path.join(dir, 'kubeconfig');
   writeFileSync(
@@ -173,7 +189,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${path.join(dir, 'sa.pub')}`, `--service-account-signing-key-file=${path.join(dir, 'sa.key')}`,
       '--allow-privileged=true', '--max-requests-inflight=2000', '--max-mutating-requests-inflight=1000',
-      '--enable-priority-and-fairness=false', '--event-ttl=30m',
+      '--enable-priority-and-fairness=false', '--event-ttl=30m', '--kubelet-preferred-address-types=InternalIP',
     ]);
     await until('kube-apiserver to be ready', deadline, async () => (await apiGet(server, token, '/readyz')).status === 200, processes, dir);
 
@@ -184,10 +200,13 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       '--use-service-account-credentials=false', '--controllers=*,-nodeipam,-service,-route,-cloud-node-lifecycle',
       '--kube-api-qps=500', '--kube-api-burst=1000', '--pvclaimbinder-sync-period=1s',
     ]);
+    // KWOK also serves the kubelet API (container logs) on kubeletPort, with the API server's own certificate.
     start('kwok', [
       `--kubeconfig=${kubeconfigPath}`, '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-      `--config=${path.join(PROJECT_ROOT, 'deploy', 'local-cluster', 'kwok-stages.yaml')}`,
-      '--node-ip=127.0.0.1', '--node-lease-duration-seconds=40', '--cidr=10.244.0.0/16',
+      `--config=${writeKwokConfig(dir)}`,
+      '--node-ip=127.0.0.1', `--node-port=${kubeletPort}`, `--server-address=127.0.0.1:${kubeletPort}`,
+      `--tls-cert-file=${path.join(dir, 'certs', 'apiserver.crt')}`, `--tls-private-key-file=${path.join(dir, 'certs', 'apiserver.key')}`,
+      '--node-lease-duration-seconds=40', '--cidr=10.244.0.0/16',
     ]);
 
     for (const node of LOCAL_NODES) {

@@ -3,7 +3,8 @@
  * counts as deleted), events, and one shared watch per namespace of the pods
  * Trainyard manages, which every running try waits on instead of polling.
  */
-import { CoreV1Api, type CoreV1Event, type KubeConfig, type V1Pod, makeInformer } from '@kubernetes/client-node';
+import { Writable } from 'node:stream';
+import { CoreV1Api, type CoreV1Event, type KubeConfig, Log, type V1Pod, makeInformer } from '@kubernetes/client-node';
 import { withApiRetry, statusOf } from './api-retry';
 import { LABELS } from './naming';
 
@@ -72,6 +73,11 @@ export interface PodManager {
   events(namespace: string, name: string): Promise<CoreV1Event[]>;
   /** The shared watch of a namespace, started on first use. */
   watch(namespace: string): Promise<{ current(name: string): V1Pod | undefined; subscribe(name: string, listener: Listener): () => void }>;
+  /**
+   * Streams a container's log from `sinceTime` (RFC 3339), calling `onLine(timestamp, text)` per line;
+   * resolves when the stream ends (the container stopped, or the connection dropped).
+   */
+  followLogs(namespace: string, name: string, container: string, sinceTime: string | undefined, onLine: (timestamp: string, text: string) => void, signal: AbortSignal): Promise<void>;
   /** Stops every watch; call when the worker stops. */
   close(): Promise<void>;
 }
@@ -108,6 +114,36 @@ export function createPodManager(kc: KubeConfig): PodManager {
       }
       await watch.started;
       return watch;
+    },
+    async followLogs(namespace, name, container, sinceTime, onLine, signal) {
+      let partial = '';
+      const emit = (line: string): void => {
+        const space = line.indexOf(' ');
+        if (space > 0) onLine(line.slice(0, space), line.slice(space + 1));
+      };
+      await new Promise<void>((resolve, reject) => {
+        const sink = new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            const lines = (partial + chunk.toString()).split('\n');
+            partial = lines.pop() ?? '';
+            lines.forEach(emit);
+            done();
+          },
+          final(done) {
+            if (partial) emit(partial);
+            done();
+            resolve();
+          },
+        });
+        sink.on('error', reject);
+        new Log(kc)
+          .log(namespace, name, container, sink, { follow: true, timestamps: true, ...(sinceTime ? { sinceTime } : {}) })
+          .then((controller) => signal.addEventListener('abort', () => {
+            controller.abort();
+            resolve();
+          }))
+          .catch(reject);
+      });
     },
     async close() {
       await Promise.all([...watches.values()].map((w) => w.stop()));

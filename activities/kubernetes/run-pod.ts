@@ -15,7 +15,7 @@ import { FailureTypes, type Json, type PodConfig, formatDuration, parseDuration 
 import type { StepCall, StepResult } from '../types';
 import { ANNOTATIONS, type PodIdentity, identityKey } from './naming';
 import type { PodManager } from './pod-manager';
-import { buildPod } from './pod-spec';
+import { CONTAINER_NAME, buildPod } from './pod-spec';
 import { containerStarted, fatalWaiting, isFinished, isScheduled, lostToInfrastructure, schedulingEventMessage, termination, unschedulableReason } from './status';
 import { statusOf } from './api-retry';
 
@@ -50,7 +50,10 @@ export function createPodActivities(deps: PodRunnerDeps) {
       const namespace = manifest.metadata?.namespace ?? 'default';
       const name = manifest.metadata?.name ?? '';
       const watch = await deps.pods.watch(namespace);
-      const beat = (phase: string): void => ctx.heartbeat({ podName: name, namespace, phase });
+      // A resumed try continues the log where the lost worker's last heartbeat left it.
+      const resumed = ctx.info.heartbeatDetails as { lastLogTime?: string } | undefined;
+      const logs = { lastLogTime: resumed?.lastLogTime, tail: [] as string[] };
+      const beat = (phase: string): void => ctx.heartbeat({ podName: name, namespace, phase, ...(logs.lastLogTime ? { lastLogTime: logs.lastLogTime } : {}) });
 
       let created = false;
       try {
@@ -78,7 +81,6 @@ export function createPodActivities(deps: PodRunnerDeps) {
             settled = true;
             unsubscribe();
             clearTimeout(timer);
-            clearInterval(heartbeat);
             ctx.cancellationSignal.removeEventListener('abort', onAbort);
             fn();
           };
@@ -89,14 +91,16 @@ export function createPodActivities(deps: PodRunnerDeps) {
           const onAbort = (): void => finish(() => reject(ctx.cancellationSignal.reason as Error));
           const unsubscribe = watch.subscribe(name, check);
           const timer = setTimeout(() => finish(() => reject(new WaitTimeout(what))), timeoutMs);
-          const heartbeat = setInterval(() => beat(watch.current(name)?.status?.phase ?? 'Unknown'), 1000);
           ctx.cancellationSignal.addEventListener('abort', onAbort);
           if (ctx.cancellationSignal.aborted) return onAbort();
           const now = watch.current(name);
           if (now) check(now);
         });
 
+      // One heartbeat for the whole try, whatever it is waiting on.
+      const heartbeat = setInterval(() => beat(watch.current(name)?.status?.phase ?? 'Unknown'), 1000);
       let succeeded = false;
+      let following: { finish: () => Promise<void>; stop: () => void } | undefined;
       let mustDelete = false;
       let keepForNextWorker = false;
       try {
@@ -127,6 +131,10 @@ export function createPodActivities(deps: PodRunnerDeps) {
           throw ApplicationFailure.nonRetryable(`pod ${namespace}/${name} cannot start: ${fatal.reason}: ${fatal.message}`, FailureTypes.podStartFailed);
         }
         beat('Running');
+        const tag = `[${input.runId} ${input.stepId}#${input.attempt}]`;
+        following = config.getLogs === false ? undefined : followLogs(deps.pods, namespace, name, logs, (line) => {
+          ctx.log.info(`${tag} ${line}`);
+        });
 
         let ended: V1Pod;
         try {
@@ -136,11 +144,13 @@ export function createPodActivities(deps: PodRunnerDeps) {
           mustDelete = true;
           throw ApplicationFailure.retryable(`timed out after ${formatDuration(input.timeoutMs)}; pod ${namespace}/${name} deleted`, FailureTypes.stepTimeout);
         }
+        await following?.finish();
         const end = termination(ended);
         if (ended.status?.phase !== 'Succeeded') {
+          const last = logs.tail.length ? `; last log lines:\n${logs.tail.join('\n')}` : '';
           const what = `pod ${namespace}/${name} failed: exit code ${end.exitCode ?? 'unknown'}${end.reason ? `, reason ${end.reason}` : ''}`;
-          if (lostToInfrastructure(end)) throw ApplicationFailure.retryable(`${what} (the node, not the program; a new try may succeed)`, FailureTypes.podEvicted);
-          throw ApplicationFailure.create({ message: what, type: FailureTypes.podFailed, details: [{ exitCode: end.exitCode ?? null, reason: end.reason ?? null }] });
+          if (lostToInfrastructure(end)) throw ApplicationFailure.retryable(`${what} (the node, not the program; a new try may succeed)${last}`, FailureTypes.podEvicted);
+          throw ApplicationFailure.create({ message: `${what}${last}`, type: FailureTypes.podFailed, details: [{ exitCode: end.exitCode ?? null, reason: end.reason ?? null }] });
         }
         succeeded = true;
         if (config.xcom === false || !end.message) return {};
@@ -160,6 +170,8 @@ export function createPodActivities(deps: PodRunnerDeps) {
         }
         throw err;
       } finally {
+        clearInterval(heartbeat);
+        following?.stop();
         const action = config.onFinishAction ?? 'delete_pod';
         const remove = !keepForNextWorker && (mustDelete || action === 'delete_pod' || (action === 'delete_succeeded_pod' && succeeded));
         if (remove) {
@@ -168,6 +180,52 @@ export function createPodActivities(deps: PodRunnerDeps) {
         }
       }
     },
+  };
+}
+
+const TAIL_LINES = 20;
+const FINAL_LINES_GRACE_MS = 500;
+
+/**
+ * Follows the container's log into the worker log until `finish()`, reconnecting
+ * from the last line's timestamp when the stream drops; lines already seen are skipped.
+ */
+function followLogs(
+  pods: PodManager,
+  namespace: string,
+  name: string,
+  logs: { lastLogTime: string | undefined; tail: string[] },
+  write: (line: string) => void,
+): { finish: () => Promise<void>; stop: () => void } {
+  const stop = new AbortController();
+  let ending = false;
+  const loop = (async () => {
+    while (!stop.signal.aborted) {
+      try {
+        await pods.followLogs(namespace, name, CONTAINER_NAME, logs.lastLogTime, (timestamp, text) => {
+          if (logs.lastLogTime !== undefined && timestamp <= logs.lastLogTime) return;
+          logs.lastLogTime = timestamp;
+          logs.tail.push(text);
+          if (logs.tail.length > TAIL_LINES) logs.tail.shift();
+          write(text);
+        }, stop.signal);
+      } catch {
+        // The stream broke; try again below.
+      }
+      if (ending) return;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  })();
+  return {
+    // The pod has ended: a kubelet closes the stream itself; give it a moment to deliver the last lines.
+    async finish() {
+      ending = true;
+      const timer = setTimeout(() => stop.abort(), FINAL_LINES_GRACE_MS);
+      await loop;
+      clearTimeout(timer);
+      stop.abort();
+    },
+    stop: () => stop.abort(),
   };
 }
 

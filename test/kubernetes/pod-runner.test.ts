@@ -185,7 +185,7 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
     const oom = step(state, 'oom');
     assert.equal(oom.state, 'failed');
     assert.equal(oom.attempt, 2, 'an application failure follows the retry policy');
-    assert.match(oom.error ?? '', /exit code 137, reason OOMKilled/);
+    assert.match(oom.error ?? '', /exit code 137, reason OOMKilled; last log lines:\n.*epoch 3\/3 loss 0\.0412\ndone/s);
 
     assert.match(step(state, 'evicted').error ?? '', /reason Evicted \(the node, not the program/);
 
