@@ -6,8 +6,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type NativeConnection, Worker } from '@temporalio/worker';
-import { KubeConfig } from '@kubernetes/client-node';
 import { createActivities, createPodManager } from '../activities';
+import { PooledKubeConfig } from '../activities/kubernetes/kube-config';
 import type { KubernetesAccess } from './config';
 import type { PipelineRegistry } from './registry';
 
@@ -30,8 +30,8 @@ export interface CreateWorkerOptions {
   maxConcurrentTries?: number;
 }
 
-function kubeConfigOf(access: KubernetesAccess): KubeConfig {
-  const kc = new KubeConfig();
+function kubeConfigOf(access: KubernetesAccess): PooledKubeConfig {
+  const kc = new PooledKubeConfig();
   if (access.inCluster) kc.loadFromCluster();
   else kc.loadFromFile(access.kubeconfigPath ?? '');
   return kc;

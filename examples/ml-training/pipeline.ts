@@ -20,6 +20,17 @@ const GPU_RESOURCES = {
 };
 const GPU_TOLERATIONS = [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }];
 const GPU_NODE_SELECTOR = { 'gpu-type': 'a100', 'node-pool': 'ml-training' };
+/** Keep training pods of one run apart where the pool allows, like the article's anti-affinity advice. */
+const SPREAD_TRAINING = {
+  podAntiAffinity: {
+    preferredDuringSchedulingIgnoredDuringExecution: [
+      {
+        weight: 50,
+        podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { 'trainyard.io/step': 'model_training.train_model' } } },
+      },
+    ],
+  },
+};
 const SHARED_DATA = {
   volumes: [{ name: 'shared-data', persistentVolumeClaim: { claimName: 'ml-shared-pvc' } }],
   volumeMounts: [{ name: 'shared-data', mountPath: '/shared' }],
@@ -102,6 +113,7 @@ export const pipeline = definePipeline(
           resources: GPU_RESOURCES,
           tolerations: GPU_TOLERATIONS,
           nodeSelector: GPU_NODE_SELECTOR,
+          affinity: SPREAD_TRAINING,
           ...SHARED_DATA,
         },
         { after: [prepared], timeout: '4h' },
