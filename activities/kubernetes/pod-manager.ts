@@ -136,12 +136,20 @@ export function createPodManager(kc: KubeConfig): PodManager {
           },
         });
         sink.on('error', reject);
+        // Stopping must end the wait even while the request is still being made.
+        let controller: AbortController | undefined;
+        const onAbort = (): void => {
+          controller?.abort();
+          resolve();
+        };
+        if (signal.aborted) return onAbort();
+        signal.addEventListener('abort', onAbort, { once: true });
         new Log(kc)
           .log(namespace, name, container, sink, { follow: true, timestamps: true, ...(sinceTime ? { sinceTime } : {}) })
-          .then((controller) => signal.addEventListener('abort', () => {
-            controller.abort();
-            resolve();
-          }))
+          .then((started) => {
+            controller = started;
+            if (signal.aborted) started.abort();
+          })
           .catch(reject);
       });
     },

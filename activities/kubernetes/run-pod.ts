@@ -38,6 +38,7 @@ class WaitTimeout extends Error {
 }
 
 const DEFAULT_SCHEDULE_TIMEOUT_MS = 5 * 60_000;
+const RECHECK_MS = 10_000;
 const DEFAULT_STARTUP_TIMEOUT_MS = 5 * 60_000;
 
 export function createPodActivities(deps: PodRunnerDeps) {
@@ -81,6 +82,7 @@ export function createPodActivities(deps: PodRunnerDeps) {
             settled = true;
             unsubscribe();
             clearTimeout(timer);
+            clearInterval(recheck);
             ctx.cancellationSignal.removeEventListener('abort', onAbort);
             fn();
           };
@@ -91,6 +93,10 @@ export function createPodActivities(deps: PodRunnerDeps) {
           const onAbort = (): void => finish(() => reject(ctx.cancellationSignal.reason as Error));
           const unsubscribe = watch.subscribe(name, check);
           const timer = setTimeout(() => finish(() => reject(new WaitTimeout(what))), timeoutMs);
+          // Should the shared watch ever miss an update, a direct read now and then still sees the change.
+          const recheck = setInterval(() => {
+            deps.pods.get(namespace, name).then(check, () => undefined);
+          }, RECHECK_MS);
           ctx.cancellationSignal.addEventListener('abort', onAbort);
           if (ctx.cancellationSignal.aborted) return onAbort();
           const now = watch.current(name);
