@@ -60,6 +60,22 @@ export const LOCAL_NAMESPACES = ['ml-training', 'ml-serving'];
 /** The example's shared volume claim, bound to a local volume in each of its namespaces. */
 export const SHARED_CLAIM = 'ml-shared-pvc';
 
+/** Writes a kubeconfig for a bearer token against the local API server (its certificate is self-signed). */
+export function writeKubeconfig(file: string, server: string, token: string): string {
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'local', cluster: { server, 'insecure-skip-tls-verify': true } }],
+      users: [{ name: 'user', user: { token } }],
+      contexts: [{ name: 'local', context: { cluster: 'local', user: 'user', namespace: 'default' } }],
+      'current-context': 'local',
+    }),
+  );
+  return file;
+}
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -137,18 +153,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
 
   const [etcdClient, etcdPeer, apiPort, schedulerPort, controllerPort, kubeletPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
   const server = `https://127.0.0.1:${apiPort}`;
-  const kubeconfigPath = path.join(dir, 'kubeconfig');
-  writeFileSync(
-    kubeconfigPath,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'local', cluster: { server, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'trainyard-admin', user: { token } }],
-      contexts: [{ name: 'local', context: { cluster: 'local', user: 'trainyard-admin', namespace: 'default' } }],
-      'current-context': 'local',
-    }),
-  );
+  const kubeconfigPath = writeKubeconfig(path.join(dir, 'kubeconfig'), server, token);
 
   const processes: ChildProcess[] = [];
   const start = (name: string, args: string[]): ChildProcess => {

@@ -25,13 +25,17 @@ function retryAfterMs(err: unknown): number | undefined {
   return Number.isFinite(seconds) ? seconds * 1000 : undefined;
 }
 
+const DROPPED_CONNECTION_CODES = ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET', 'ERR_STREAM_PREMATURE_CLOSE'];
+
 /** True for answers worth another try: throttling, server errors, no answer at all. */
 export function isTransient(err: unknown): boolean {
   const status = statusOf(err);
   if (status === undefined) {
-    const error = err as { code?: unknown; cause?: { code?: unknown } } | null | undefined;
+    const error = err as { code?: unknown; message?: unknown; cause?: { code?: unknown } } | null | undefined;
     const code = error?.cause?.code ?? error?.code;
-    return typeof code === 'string' && ['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'UND_ERR_SOCKET'].includes(code);
+    if (typeof code === 'string' && DROPPED_CONNECTION_CODES.includes(code)) return true;
+    // A kept-alive connection the server closed just as a request went out: the body never came.
+    return typeof error?.message === 'string' && /premature close|socket hang up/i.test(error.message);
   }
   return status === 429 || status >= 500;
 }

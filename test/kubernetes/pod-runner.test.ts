@@ -1,9 +1,10 @@
 /** The pod step on a real Kubernetes API server, with KWOK nodes playing kubelets. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { type KubernetesObject, KubernetesObjectApi, SchedulingV1Api, type V1Pod, loadAllYaml } from '@kubernetes/client-node';
 import { PROJECT_ROOT } from '../../worker';
+import { writeKubeconfig } from '../../scripts/local-cluster';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type PodConfig, pipeline } from '../../pipeline';
 import { labelValue } from '../../activities/kubernetes/naming';
@@ -262,13 +263,7 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
       name: 'trainyard-worker',
       body: { spec: { audiences: [], expirationSeconds: 3600 } },
     });
-    const kubeconfigPath = path.join(tempStateDir(), 'kubeconfig');
-    writeFileSync(kubeconfigPath, JSON.stringify({
-      apiVersion: 'v1', kind: 'Config', 'current-context': 'sa',
-      clusters: [{ name: 'local', cluster: { server: cluster.server, 'insecure-skip-tls-verify': true } }],
-      users: [{ name: 'sa', user: { token: status?.token } }],
-      contexts: [{ name: 'sa', context: { cluster: 'local', user: 'sa' } }],
-    }));
+    const kubeconfigPath = writeKubeconfig(path.join(tempStateDir(), 'kubeconfig'), cluster.server, status?.token ?? '');
     const limited = await startWorker(env, [scoped], { kubeconfigPath });
     try {
       const { state } = await runToEnd(env, limited, scoped, { runner: 'kubernetes' });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, type Logger, Runtime, type Worker } from '@temporalio/worker';
 import type { Json, Pipeline } from '../../pipeline';
 import { createRegistry, createWorker, ensureSearchAttributes } from '../../worker';
 import {
@@ -22,9 +22,14 @@ import {
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
+  useLogger(new DefaultLogger((process.env.TRAINYARD_TEST_LOG_LEVEL ?? 'WARN') as 'WARN'));
+}
+
+/** Installs the process's Temporal runtime with this logger, unless one is installed already. */
+export function useLogger(logger: Logger): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  Runtime.install({ logger: new DefaultLogger((process.env.TRAINYARD_TEST_LOG_LEVEL ?? 'WARN') as 'WARN') });
+  Runtime.install({ logger });
 }
 
 function binary(variable: string): string {

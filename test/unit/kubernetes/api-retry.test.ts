@@ -197,3 +197,12 @@ describe('withApiRetry', () => {
     assert.ok((times[2] ?? 0) - (times[0] ?? 0) < 1000);
   });
 });
+
+describe('isTransient and kept-alive connections', () => {
+  it('treats a response body cut off by a closed kept-alive connection as transient', () => {
+    assert.equal(isTransient(new Error('Invalid response body while trying to fetch https://127.0.0.1:6443/api/v1/namespaces/default/pods: Premature close')), true);
+    assert.equal(isTransient({ code: 'ERR_STREAM_PREMATURE_CLOSE' }), true);
+    assert.equal(isTransient(new Error('socket hang up')), true);
+    assert.equal(isTransient(new Error('pods "x" is forbidden')), false);
+  });
+});
