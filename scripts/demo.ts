@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { KubeConfig, type V1Pod, Watch } from '@kubernetes/client-node';
+import { runSelector } from '../activities/kubernetes/naming';
 import type { RunState, StepRunState } from '../workflows/definitions';
 
 interface Options {
@@ -76,8 +77,7 @@ async function watchPods(kubeconfig: string, runId: string): Promise<{ seen: Map
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
   const seen = new Map<string, SeenPod>();
-  const selector = `trainyard.io/run-id=${runId.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 63)}`;
-  const controller = await new Watch(kc).watch('/api/v1/pods', { labelSelector: selector }, (_type: string, pod: V1Pod) => {
+  const controller = await new Watch(kc).watch('/api/v1/pods', { labelSelector: runSelector(runId) }, (_type: string, pod: V1Pod) => {
     const name = pod.metadata?.name ?? '';
     const previous = seen.get(name);
     const terminated = pod.status?.containerStatuses?.[0]?.state?.terminated;
