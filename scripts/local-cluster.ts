@@ -84,32 +84,20 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** GET with the cluster's token over HTTPS (the API server's certificate is self-signed). */
-function apiGet(server: string, token: string, apiPath: string): Promise<{ status: number; body: string }> {
+/** One call to the API server with the cluster's token (its certificate is self-signed). */
+function api(server: string, token: string, method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(`${server}${apiPath}`, { headers: { authorization: `Bearer ${token}` }, rejectUnauthorized: false }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-function apiSend(server: string, token: string, method: string, apiPath: string, body: unknown): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const data = JSON.stringify(body);
     const req = request(
       `${server}${apiPath}`,
       { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, rejectUnauthorized: false },
       (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
       },
     );
     req.on('error', reject);
-    req.end(data);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
 
@@ -196,7 +184,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       '--allow-privileged=true', '--max-requests-inflight=2000', '--max-mutating-requests-inflight=1000',
       '--enable-priority-and-fairness=false', '--event-ttl=30m', '--kubelet-preferred-address-types=InternalIP',
     ]);
-    await until('kube-apiserver to be ready', deadline, async () => (await apiGet(server, token, '/readyz')).status === 200, processes, dir);
+    await until('kube-apiserver to be ready', deadline, async () => (await api(server, token, 'GET', '/readyz')).status === 200, processes, dir);
 
     const kube = [`--kubeconfig=${kubeconfigPath}`, `--authentication-kubeconfig=${kubeconfigPath}`, `--authorization-kubeconfig=${kubeconfigPath}`, '--bind-address=127.0.0.1', '--leader-elect=false'];
     start('kube-scheduler', [...kube, `--secure-port=${schedulerPort}`]);
@@ -215,7 +203,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     ]);
 
     for (const node of LOCAL_NODES) {
-      await apiSend(server, token, 'POST', '/api/v1/nodes', {
+      await api(server, token, 'POST', '/api/v1/nodes', {
         apiVersion: 'v1',
         kind: 'Node',
         metadata: { name: node.name, labels: { ...node.labels, 'kubernetes.io/hostname': node.name, type: 'kwok' }, annotations: { 'kwok.x-k8s.io/node': 'fake' } },
@@ -224,20 +212,20 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       });
     }
     for (const name of LOCAL_NAMESPACES) {
-      await apiSend(server, token, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+      await api(server, token, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     }
     await until('the simulated nodes to be Ready', deadline, async () => {
-      const nodes = JSON.parse((await apiGet(server, token, '/api/v1/nodes')).body) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
+      const nodes = JSON.parse((await api(server, token, 'GET', '/api/v1/nodes')).body) as { items: { status?: { conditions?: { type: string; status: string }[] } }[] };
       return nodes.items.length === LOCAL_NODES.length && nodes.items.every((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
     }, processes, dir);
     for (const namespace of LOCAL_NAMESPACES) {
-      await apiSend(server, token, 'POST', '/api/v1/persistentvolumes', {
+      await api(server, token, 'POST', '/api/v1/persistentvolumes', {
         apiVersion: 'v1',
         kind: 'PersistentVolume',
         metadata: { name: `${namespace}-shared` },
         spec: { capacity: { storage: '100Gi' }, accessModes: ['ReadWriteMany'], hostPath: { path: path.join(dir, 'volumes', namespace) }, storageClassName: '' },
       });
-      await apiSend(server, token, 'POST', `/api/v1/namespaces/${namespace}/persistentvolumeclaims`, {
+      await api(server, token, 'POST', `/api/v1/namespaces/${namespace}/persistentvolumeclaims`, {
         apiVersion: 'v1',
         kind: 'PersistentVolumeClaim',
         metadata: { name: SHARED_CLAIM },
@@ -245,8 +233,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       });
     }
     await until('default service accounts and bound volume claims', deadline, async () => {
-      const statuses = await Promise.all(['default', ...LOCAL_NAMESPACES].map((ns) => apiGet(server, token, `/api/v1/namespaces/${ns}/serviceaccounts/default`)));
-      const claims = await Promise.all(LOCAL_NAMESPACES.map((ns) => apiGet(server, token, `/api/v1/namespaces/${ns}/persistentvolumeclaims/${SHARED_CLAIM}`)));
+      const statuses = await Promise.all(['default', ...LOCAL_NAMESPACES].map((ns) => api(server, token, 'GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)));
+      const claims = await Promise.all(LOCAL_NAMESPACES.map((ns) => api(server, token, 'GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims/${SHARED_CLAIM}`)));
       return statuses.every((s) => s.status === 200) && claims.every((c) => (JSON.parse(c.body) as { status?: { phase?: string } }).status?.phase === 'Bound');
     }, processes, dir);
   } catch (err) {

@@ -125,13 +125,14 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
   const stateOf = new Map<string, StepRunState>(run.steps.map((s) => [s.id, s]));
   const followers = followersOf(spec.steps);
   const xcom: Record<string, Json> = {};
+  const stepIds = spec.steps.map((s) => s.id);
   const context = (): RunContext => ({
     pipelineId: spec.id,
     runId: run.runId,
     logicalDate: run.logicalDate,
     params,
     xcom,
-    stepIds: spec.steps.map((s) => s.id),
+    stepIds,
   });
   let changed = true;
   const settle = (st: StepRunState, state: StepRunState['state'], error?: string): void => {
@@ -159,6 +160,8 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
       cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     });
     const call = { pipelineId: spec.id, runId: run.runId, stepId: step.id, attempt };
+    const runTask = (c: { fn: string; args?: unknown }) =>
+      acts.runTask({ ...call, fn: c.fn, args: c.args ?? null, logicalDate: run.logicalDate, params, timeoutMs });
     switch (step.kind) {
       case 'process': {
         const c = config as { command: string[]; cwd?: string; env?: Record<string, string> };
@@ -178,7 +181,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
       }
       case 'task': {
         const c = config as { fn: string; args?: unknown };
-        return acts.runTask({ ...call, fn: c.fn, args: c.args ?? null, logicalDate: run.logicalDate, params, timeoutMs });
+        return runTask(c);
       }
       case 'notify': {
         const c = config as { webhookEnv?: string; url?: string; text: string; fields?: Record<string, unknown> };
@@ -189,7 +192,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
         const raw = step.config as { cases?: { if: string; then: string | string[] }[]; otherwise?: string | string[] };
         let chosen: string[];
         if (raw.cases !== undefined || raw.otherwise !== undefined) {
-          const scope = { stepIds: spec.steps.map((s) => s.id), paramNames: Object.keys(params) };
+          const scope = { stepIds, paramNames: Object.keys(params) };
           const hit = (raw.cases ?? []).find((c) => {
             try {
               return evaluateCondition(parseCondition(c.if, scope), context());
@@ -200,7 +203,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
           chosen = [hit ? hit.then : (raw.otherwise ?? [])].flat();
         } else {
           const c = config as { fn: string; args?: unknown };
-          const result = await acts.runTask({ ...call, fn: c.fn, args: c.args ?? null, logicalDate: run.logicalDate, params, timeoutMs });
+          const result = await runTask(c);
           const value = result.xcom;
           const ids = typeof value === 'string' ? [value] : Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
           if (!Array.isArray(value) ? typeof value !== 'string' : ids.length !== value.length) {

@@ -10,8 +10,8 @@ function mainContainer(pod: V1Pod): V1ContainerStatus | undefined {
 }
 
 export function isScheduled(pod: V1Pod): boolean {
-  return pod.spec?.nodeName !== undefined && pod.spec.nodeName !== '' ||
-    (pod.status?.conditions ?? []).some((c) => c.type === 'PodScheduled' && c.status === 'True');
+  if (pod.spec?.nodeName) return true;
+  return (pod.status?.conditions ?? []).some((c) => c.type === 'PodScheduled' && c.status === 'True');
 }
 
 /** The scheduler's last word on why the pod is not placed, if it said one. */
