@@ -43,7 +43,7 @@ interface LocalNode {
 }
 
 /** The simulated nodes: a CPU pool and a tainted GPU pool, as a training cluster has. */
-export const LOCAL_NODES: LocalNode[] = [
+const LOCAL_NODES: LocalNode[] = [
   { name: 'cpu-0', labels: { 'node-pool': 'cpu' }, capacity: { cpu: '16', memory: '64Gi', pods: '110' } },
   { name: 'cpu-1', labels: { 'node-pool': 'cpu' }, capacity: { cpu: '16', memory: '64Gi', pods: '110' } },
   ...['a100', 'h100'].map((type) => ({
@@ -112,7 +112,7 @@ async function until(what: string, deadline: number, check: () => Promise<boolea
 }
 
 /** What every simulated container prints: a short training log, in the CRI log format kubelets keep. */
-export const SIMULATED_LOG_LINES = ['loading data from /shared/data', 'epoch 1/3 loss 0.5210', 'epoch 2/3 loss 0.1874', 'epoch 3/3 loss 0.0412', 'done'];
+const SIMULATED_LOG_LINES = ['loading data from /shared/data', 'epoch 1/3 loss 0.5210', 'epoch 2/3 loss 0.1874', 'epoch 3/3 loss 0.0412', 'done'];
 
 /** The stages file plus a ClusterLogs rule pointing every pod's container log at one file. */
 function writeKwokConfig(dir: string): string {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, type Logger, Runtime, type Worker } from '@temporalio/worker';
-import type { Json, Pipeline } from '../../pipeline';
+import type { Pipeline } from '../../pipeline';
 import { createRegistry, createWorker, ensureSearchAttributes } from '../../worker';
 import {
   PIPELINE_RUN_WORKFLOW,
@@ -177,4 +177,3 @@ export async function eventually<T>(what: string, check: () => Promise<T | undef
   }
 }
 
-export type { Json };
