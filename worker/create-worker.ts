@@ -53,6 +53,16 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Trainy
     ...(options.notifyEnv ? { notify: { env: options.notifyEnv } } : {}),
     ...(pods && options.kubernetes ? { kubernetes: { pods, namespace: options.kubernetes.namespace } } : {}),
   });
+  // Sync the default namespace's pod watch before taking work, so the first pod step does not
+  // pay for the list; an unreachable API server only delays that to the first pod step.
+  if (pods && options.kubernetes) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      pods.watch(options.kubernetes.namespace).catch(() => undefined),
+      new Promise((resolve) => (timer = setTimeout(resolve, 10_000))),
+    ]);
+    clearTimeout(timer);
+  }
   const workflows = existsSync(WORKFLOW_BUNDLE_PATH)
     ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
     : { workflowsPath: require.resolve('../workflows') };

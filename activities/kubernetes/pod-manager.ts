@@ -3,8 +3,8 @@
  * counts as deleted), events, and one shared watch per namespace of the pods
  * Trainyard manages, which every running try waits on instead of polling.
  */
-import { Writable } from 'node:stream';
-import { CoreV1Api, type CoreV1Event, type KubeConfig, Log, type V1Pod, makeInformer } from '@kubernetes/client-node';
+import { CoreV1Api, type CoreV1Event, type KubeConfig, type V1Pod, makeInformer } from '@kubernetes/client-node';
+import { LogStreams } from './log-stream';
 import { withApiRetry, statusOf } from './api-retry';
 import { LABELS } from './naming';
 
@@ -85,6 +85,7 @@ export interface PodManager {
 export function createPodManager(kc: KubeConfig): PodManager {
   const core = kc.makeApiClient(CoreV1Api);
   const watches = new Map<string, NamespaceWatch>();
+  const logs = new LogStreams(kc);
   return {
     create: (pod) => withApiRetry(() => core.createNamespacedPod({ namespace: pod.metadata?.namespace ?? 'default', body: pod })),
     async get(namespace, name) {
@@ -112,7 +113,14 @@ export function createPodManager(kc: KubeConfig): PodManager {
         watch = new NamespaceWatch(kc, core, namespace);
         watches.set(namespace, watch);
       }
-      await watch.started;
+      try {
+        await watch.started;
+      } catch (err) {
+        // The first list failed (API server unreachable, say): the next try starts afresh.
+        if (watches.get(namespace) === watch) watches.delete(namespace);
+        await watch.stop().catch(() => undefined);
+        throw err;
+      }
       return watch;
     },
     async followLogs(namespace, name, container, sinceTime, onLine, signal) {
@@ -121,39 +129,15 @@ export function createPodManager(kc: KubeConfig): PodManager {
         const space = line.indexOf(' ');
         if (space > 0) onLine(line.slice(0, space), line.slice(space + 1));
       };
-      await new Promise<void>((resolve, reject) => {
-        const sink = new Writable({
-          write(chunk: Buffer, _encoding, done) {
-            const lines = (partial + chunk.toString()).split('\n');
-            partial = lines.pop() ?? '';
-            lines.forEach(emit);
-            done();
-          },
-          final(done) {
-            if (partial) emit(partial);
-            done();
-            resolve();
-          },
-        });
-        sink.on('error', reject);
-        // Stopping must end the wait even while the request is still being made.
-        let controller: AbortController | undefined;
-        const onAbort = (): void => {
-          controller?.abort();
-          resolve();
-        };
-        if (signal.aborted) return onAbort();
-        signal.addEventListener('abort', onAbort, { once: true });
-        new Log(kc)
-          .log(namespace, name, container, sink, { follow: true, timestamps: true, ...(sinceTime ? { sinceTime } : {}) })
-          .then((started) => {
-            controller = started;
-            if (signal.aborted) started.abort();
-          })
-          .catch(reject);
-      });
+      await logs.follow({ namespace, name, container, ...(sinceTime ? { sinceTime } : {}) }, (chunk) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop() ?? '';
+        lines.forEach(emit);
+      }, signal);
+      if (partial) emit(partial);
     },
     async close() {
+      logs.close();
       await Promise.all([...watches.values()].map((w) => w.stop()));
       watches.clear();
     },
