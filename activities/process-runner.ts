@@ -10,7 +10,8 @@ import { createInterface } from 'node:readline';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { EnvVar, Json } from '../pipeline';
 import { formatDuration } from '../pipeline';
-import { FailureTypes, type RunProcessInput, type StepResult } from './types';
+import { forwardMetrics } from './metrics-forwarder';
+import { FailureTypes, type RunProcessInput, type StepResult, tryTag } from './types';
 
 export interface ProcessRunnerDeps {
   /** Where run directories (shared by a run's steps) and XCom files live. */
@@ -92,7 +93,8 @@ export function createProcessActivities(deps: ProcessRunnerDeps) {
       const runDir = runDirectory(deps.dataDir, input.runId);
       const xcomDir = path.join(runDir, '.xcom');
       await mkdir(xcomDir, { recursive: true });
-      const xcomPath = path.join(xcomDir, `${safe(input.stepId)}.${input.attempt}.json`);
+      // Indices of a mapped step run side by side: each try of each index has its own file.
+      const xcomPath = path.join(xcomDir, `${safe(input.stepId)}${input.mapIndex !== undefined ? `.i${input.mapIndex}` : ''}.${input.attempt}.json`);
       await rm(xcomPath, { force: true });
 
       let cwd = input.cwd ?? runDir;
@@ -114,19 +116,22 @@ export function createProcessActivities(deps: ProcessRunnerDeps) {
         TRAINYARD_RUN_ID: input.runId,
         TRAINYARD_STEP_ID: input.stepId,
         TRAINYARD_ATTEMPT: String(input.attempt),
+        ...(input.mapIndex !== undefined ? { TRAINYARD_MAP_INDEX: String(input.mapIndex) } : {}),
       };
 
       const [command = '', ...args] = input.command;
       const child = spawn(command, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
       const tail: string[] = [];
       let lines = 0;
-      const tag = `${input.runId} ${input.stepId}#${input.attempt}`;
+      const tag = tryTag(input);
+      const metrics = forwardMetrics(input);
       for (const [stream, source] of [['stdout', child.stdout], ['stderr', child.stderr]] as const) {
         createInterface({ input: source, crlfDelay: Infinity }).on('line', (line) => {
           lines++;
           tail.push(line);
           if (tail.length > tailLines) tail.shift();
           ctx.log.info(`[${tag}] ${line}`, { stepId: input.stepId, stream });
+          metrics.line(line);
         });
       }
 
@@ -153,6 +158,7 @@ export function createProcessActivities(deps: ProcessRunnerDeps) {
       );
       clearInterval(heartbeat);
       clearTimeout(timeoutTimer);
+      await metrics.flush();
       ctx.cancellationSignal.removeEventListener('abort', onCancel);
       // Whatever the group's leader did, make sure none of its children outlive the step.
       if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');

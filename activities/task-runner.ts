@@ -4,10 +4,11 @@
  * Whatever the function throws becomes a `TaskFailed` step failure, so the
  * step's retry policy (not Temporal's) decides what happens next.
  */
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { formatDuration } from '../pipeline';
 import type { Json, TaskDefinition } from '../pipeline';
-import { FailureTypes, type RunTaskInput, type StepResult } from './types';
+import { forwardMetrics } from './metrics-forwarder';
+import { FailureTypes, type RunTaskInput, type StepResult, tryTag } from './types';
 
 export function createTaskActivities(tasks: ReadonlyMap<string, TaskDefinition<never, unknown>>) {
   return {
@@ -24,6 +25,7 @@ export function createTaskActivities(tasks: ReadonlyMap<string, TaskDefinition<n
       const onCancel = (): void => abort.abort(ctx.cancellationSignal.reason);
       ctx.cancellationSignal.addEventListener('abort', onCancel);
       const heartbeat = setInterval(() => ctx.heartbeat(), 1000);
+      const metrics = forwardMetrics(input);
       let timer: NodeJS.Timeout | undefined;
       const timedOut = new Promise<never>((_, reject) => {
         if (input.timeoutMs === undefined) return;
@@ -42,17 +44,21 @@ export function createTaskActivities(tasks: ReadonlyMap<string, TaskDefinition<n
               attempt: input.attempt,
               logicalDate: input.logicalDate,
               params: input.params,
+              ...(input.mapIndex !== undefined ? { mapIndex: input.mapIndex } : {}),
               log: (message) => {
-                ctx.log.info(`[${input.runId} ${input.stepId}#${input.attempt}] ${message}`);
+                ctx.log.info(`[${tryTag(input)}] ${message}`);
               },
+              reportMetrics: (step, values) => metrics.report(step, values),
               signal: abort.signal,
             }),
           ),
           timedOut,
         ]);
+        await metrics.flush();
         return result === undefined ? {} : { xcom: result as Json };
       } catch (err) {
-        if (ctx.cancellationSignal.aborted) throw err;
+        // Whatever the function threw on its way out, a cancelled try reports as cancelled.
+        if (ctx.cancellationSignal.aborted) throw err instanceof CancelledFailure ? err : new CancelledFailure(`cancelled: ${err instanceof Error ? err.message : String(err)}`);
         if (err instanceof ApplicationFailure && (err.type === FailureTypes.stepTimeout || err.type === FailureTypes.taskFailed)) throw err;
         throw ApplicationFailure.create({
           message: err instanceof Error ? err.message : String(err),

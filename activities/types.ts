@@ -10,6 +10,15 @@ export interface StepCall {
   runId: string;
   stepId: string;
   attempt: number;
+  /** Set for one index of a mapped step. */
+  mapIndex?: number;
+  /** The coordinator workflow that takes this try's intermediate metrics (early stopping). */
+  metricsTo?: string;
+}
+
+/** How log lines name a try: `run step#attempt`, or `run step[index]#attempt` for a mapped step. */
+export function tryTag(call: StepCall): string {
+  return `${call.runId} ${call.stepId}${call.mapIndex !== undefined ? `[${call.mapIndex}]` : ''}#${call.attempt}`;
 }
 
 export interface RunProcessInput extends StepCall {

@@ -9,10 +9,11 @@
  */
 import { specVersion } from './hash';
 import type { TaskDefinition } from './task';
-import { isXComRef } from './template';
+import { type MapRef, isXComRef } from './template';
 import type {
   BranchConfig,
   Json,
+  MapSpec,
   NotifyConfig,
   PipelineSpec,
   PodConfig,
@@ -28,8 +29,19 @@ import { validatePipeline } from './validate';
 /** A typed reference to a step's XCom; `T` is what the step returns. */
 export type Output<T> = XComRef & { readonly __output?: T };
 
-/** A value, or a reference to an upstream output of the same type, or a template string. */
-export type Arg<T> = T | Output<T> | (T extends string ? string : never);
+/** A typed reference to a mapped index's value (see `mapValue`). */
+export type MapValue<T> = MapRef & { readonly __map?: T };
+
+/** A value, a reference to an upstream output or a map value of the same type, or a template string. */
+export type Arg<T> = T | Output<T> | MapValue<T> | (T extends string ? string : never);
+
+/**
+ * In a mapped step's config: this index's value of `key`, with its type kept
+ * (a template `'{{ map.lr }}'` renders to text). `mapValue()` is the whole item.
+ */
+export function mapValue<T = Json>(key = ''): MapValue<T> {
+  return { $map: key };
+}
 export type Args<A> = A extends object ? { [K in keyof A]: Arg<A[K]> } : Arg<A>;
 
 /** A step in the pipeline being built. */
@@ -44,6 +56,14 @@ export interface StepHandle<T = Json> {
 export interface StepOptions extends StepDefaults {
   /** Steps that must settle first (handles or full ids). References to outputs add theirs on their own. */
   after?: readonly (StepHandle<unknown> | string)[];
+  /**
+   * Runs the step once per value (Airflow's `expand`), each index a child workflow; the
+   * step's output is then the list of the successful indices' outputs, in index order.
+   *
+   *   { map: { expand: { lr: [0.1, 0.01], optimizer: ['adam', 'sgd'] }, maxActive: 4 } }  // 4 indices
+   *   { map: { expand: generate.output } }                                                // one per item
+   */
+  map?: MapSpec;
 }
 
 export interface PipelineOptions {
@@ -103,6 +123,7 @@ export class PipelineBuilder {
     const id = this.prefix ? `${this.prefix}.${name}` : name;
     const upstream = new Set<string>((opts.after ?? []).map((a) => (typeof a === 'string' ? a : a.id)));
     for (const ref of collectRefs(config, new Set())) upstream.add(ref);
+    if (opts.map) for (const ref of collectRefs(opts.map.expand, new Set())) upstream.add(ref);
     const d = { ...this.defaults, ...definedOnly(opts) };
     const step: StepSpec<K> = {
       id,
@@ -115,6 +136,7 @@ export class PipelineBuilder {
       config,
     };
     if (this.prefix) step.group = this.prefix;
+    if (opts.map) step.map = opts.map;
     this.steps.push(step);
     return handle<T>(id);
   }

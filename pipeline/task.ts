@@ -16,8 +16,15 @@ export interface TaskContext {
   attempt: number;
   logicalDate: string;
   params: Record<string, Json>;
+  /** In one index of a mapped step: the index. */
+  mapIndex?: number;
   /** Writes a line to the worker log, tagged with the run and step. */
   log: (message: string) => void;
+  /**
+   * Reports intermediate metrics (`step` counts epochs or iterations) to the mapped
+   * step's early-stopping rule; does nothing outside a mapped step with one.
+   */
+  reportMetrics: (step: number, values: Record<string, number>) => void;
   /** Aborted when the run is cancelled or the try times out. */
   signal: AbortSignal;
 }

@@ -57,7 +57,7 @@ export function templateVariables(text: string, scope: VariableScope): Variable[
 /** Renders one string. */
 export function renderString(text: string, ctx: RunContext): string {
   return text.replace(TEMPLATE, (_whole, source: string) => {
-    const expression = parseExpression(source, { stepIds: ctx.stepIds, paramNames: Object.keys(ctx.params) });
+    const expression = parseExpression(source, { stepIds: ctx.stepIds, paramNames: Object.keys(ctx.params), ...(ctx.map !== undefined ? { mapKeys: 'any' as const } : {}) });
     try {
       return toText(lookupVariable(expression.variable, ctx));
     } catch (err) {
@@ -71,13 +71,23 @@ export function isXComRef(value: unknown): value is XComRef {
   return typeof value === 'object' && value !== null && typeof (value as { $xcom?: unknown }).$xcom === 'string';
 }
 
-/** Renders every string and resolves every XCom reference inside a JSON-like value. */
+/** A typed reference to one of a mapped index's values: `{ $map: 'lr' }` renders to the value itself, not its text. */
+export interface MapRef {
+  $map: string;
+}
+
+export function isMapRef(value: unknown): value is MapRef {
+  return typeof value === 'object' && value !== null && typeof (value as { $map?: unknown }).$map === 'string';
+}
+
+/** Renders every string and resolves every XCom and map reference inside a JSON-like value. */
 export function renderValue(value: unknown, ctx: RunContext): unknown {
   if (typeof value === 'string') return renderString(value, ctx);
   if (Array.isArray(value)) return value.map((item) => renderValue(item, ctx));
   if (isXComRef(value)) {
     return lookupVariable({ kind: 'xcom', step: value.$xcom, keys: value.key === undefined ? [] : [value.key] }, ctx);
   }
+  if (isMapRef(value)) return lookupVariable({ kind: 'map', keys: value.$map === '' ? [] : value.$map.split('.') }, ctx);
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderValue(v, ctx)]));
   }
@@ -106,6 +116,12 @@ export function scanValue(
   } else if (isXComRef(value)) {
     if (scope.stepIds.includes(value.$xcom)) found.xcomSteps.add(value.$xcom);
     else found.problems.push(`reads the output of '${value.$xcom}', which is no step of this pipeline`);
+  } else if (isMapRef(value)) {
+    try {
+      parseVariable(value.$map === '' ? 'map' : `map.${value.$map}`, scope);
+    } catch (err) {
+      found.problems.push(`mapValue('${value.$map}'): ${(err as Error).message}`);
+    }
   } else if (value !== null && typeof value === 'object') {
     for (const item of Object.values(value)) scanValue(item, scope, found);
   }

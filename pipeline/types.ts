@@ -27,6 +27,9 @@ export type TriggerRule = (typeof TRIGGER_RULES)[number];
 
 /** Where a step is in its life. Terminal states are the last four. */
 export type StepState = 'queued' | 'running' | 'up_for_retry' | 'success' | 'failed' | 'skipped' | 'upstream_failed';
+
+/** The states of one index of a mapped step; `pruned` means stopped early, neither success nor failure. */
+export type TrialState = 'pending' | 'running' | 'success' | 'failed' | 'pruned';
 export const TERMINAL_STEP_STATES: readonly StepState[] = ['success', 'failed', 'skipped', 'upstream_failed'];
 
 /** JSON values: what XCom, params and task arguments may hold. */
@@ -162,6 +165,49 @@ export interface StepConfigByKind {
   notify: NotifyConfig;
 }
 
+/** Where a mapped step's values come from: a literal list, or an upstream step's XCom (a list, or a dict mapped as entries). */
+export type MapSource = Json[] | XComRef;
+
+/**
+ * The median stopping rule: a running trial whose best value of `metric` so far
+ * is worse than the median of the other trials' running averages at the same
+ * step is stopped (marked `pruned`).
+ */
+export interface EarlyStoppingSpec {
+  /** The metric key trials report (`trainyard.metric {"step": 3, "val_accuracy": 0.91}`). */
+  metric: string;
+  /** Whether higher (`max`) or lower (`min`) is better. */
+  mode: 'max' | 'min';
+  /** A trial is judged only once it has reported at least this many steps. @default 3 */
+  minSteps?: number;
+  /** A trial is judged only once it has run this long (duration). @default '0s' */
+  gracePeriod?: string;
+  /** How many other trials must have reported the step before the median counts. @default 3 */
+  minTrials?: number;
+}
+
+/**
+ * Runs a step once per value (Airflow's `partial` + `expand`): the step's config is
+ * the fixed part; each index sees its values as `{{ map.KEY }}` and `{{ map_index }}`.
+ */
+export interface MapSpec {
+  /**
+   * Keyed sources, crossed (`product`) or paired (`zip`); or one source whose items are
+   * the values (an object item's keys become `map.KEY`, any other item is `map.item`,
+   * and a dict source's entries are `{ key, value }`).
+   */
+  expand: Record<string, MapSource> | MapSource;
+  /** How keyed sources combine. @default 'product' */
+  mode?: 'product' | 'zip';
+  /** At most this many indices run at once. @default 256 (and never more than 2,000) */
+  maxActive?: number;
+  /** More indices than this is an error before anything starts. @default 1024 */
+  maxMapLength?: number;
+  /** The step succeeds when at least this share of the judged indices (all but pruned) succeed. @default 1 */
+  minSuccessRatio?: number;
+  earlyStopping?: EarlyStoppingSpec;
+}
+
 export interface StepSpec<K extends StepKind = StepKind> {
   /** Full id, group prefix included (`data_preparation.validate_data`). */
   id: string;
@@ -175,6 +221,8 @@ export interface StepSpec<K extends StepKind = StepKind> {
   /** How long a try may go without a heartbeat before it counts as lost (`10s`). */
   heartbeatTimeout: string;
   config: StepConfigByKind[K];
+  /** Present on a mapped step: one trial per value. */
+  map?: MapSpec;
 }
 
 export interface ParamSpec {

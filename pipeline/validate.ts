@@ -6,7 +6,8 @@ import { conditionSteps, parseCondition } from './condition';
 import { parseDuration } from './duration';
 import { PipelineValidationError } from './errors';
 import { ancestorsOf, findCycle, followersOf } from './graph';
-import { scanValue } from './template';
+import { mapProblems } from './mapping';
+import { isXComRef, scanValue } from './template';
 import { STEP_KINDS, TRIGGER_RULES, type PipelineSpec, type StepSpec } from './types';
 import type { VariableScope } from './variables';
 
@@ -133,6 +134,14 @@ function branchConditionSteps(step: StepSpec, scope: VariableScope): string[] {
 }
 
 /** Returns every problem of a spec; an empty list means it is valid. */
+/** The variables a step's templates may use: a mapped step also has `map.*` and `map_index`. */
+function scopeOf(step: StepSpec, scope: VariableScope): VariableScope {
+  if (step.map === undefined) return scope;
+  const { expand } = step.map;
+  const keyed = expand !== null && typeof expand === 'object' && !Array.isArray(expand) && !isXComRef(expand);
+  return { ...scope, mapKeys: keyed ? Object.keys(expand) : 'any' };
+}
+
 export function pipelineProblems(spec: PipelineSpec, opts: ValidateOptions = {}): string[] {
   const problems: string[] = [];
   if (typeof spec.id !== 'string' || !ID.test(spec.id)) {
@@ -180,9 +189,16 @@ export function pipelineProblems(spec: PipelineSpec, opts: ValidateOptions = {})
     checkDuration(problems, where, 'maxRetryDelay', step.retry.maxRetryDelay);
     checkDuration(problems, where, 'timeout', step.timeout);
     checkDuration(problems, where, 'heartbeatTimeout', step.heartbeatTimeout);
-    checkConfig(step, problems, followers.get(step.id) ?? [], scope, opts);
-    const scanned = scanValue(step.config, scope);
+    const stepScope = scopeOf(step, scope);
+    checkConfig(step, problems, followers.get(step.id) ?? [], stepScope, opts);
+    const scanned = scanValue(step.config, stepScope);
     for (const problem of scanned.problems) problems.push(`${where}: ${problem}`);
+    if (step.map !== undefined) {
+      problems.push(...mapProblems(step.id, step.map, scope.stepIds));
+      if (step.kind === 'branch' && (step.config as { fn?: unknown }).fn === undefined) {
+        problems.push(`${where}: a mapped branch must choose with a task function (fn); conditions (cases) read the run once, not per index`);
+      }
+    }
   }
 
   const cycle = findCycle(steps);
@@ -190,8 +206,10 @@ export function pipelineProblems(spec: PipelineSpec, opts: ValidateOptions = {})
   else {
     for (const step of steps) {
       const ancestors = ancestorsOf(step.id, steps);
-      const reads = scanValue(step.config, scope).xcomSteps;
-      if (step.kind === 'branch') for (const id of branchConditionSteps(step, scope)) reads.add(id);
+      const stepScope = scopeOf(step, scope);
+      const reads = scanValue(step.config, stepScope).xcomSteps;
+      if (step.kind === 'branch') for (const id of branchConditionSteps(step, stepScope)) reads.add(id);
+      if (step.map !== undefined) for (const id of scanValue(step.map.expand, scope).xcomSteps) reads.add(id);
       for (const read of reads) {
         if (!ancestors.has(read)) {
           problems.push(`step '${step.id}': reads XCom of '${read}', which is not upstream of it; add '${read}' to its after list`);

@@ -18,17 +18,27 @@ export interface RunContext {
   /** XCom by step id; a step that produced nothing has no entry. */
   xcom: Record<string, Json>;
   stepIds: readonly string[];
+  /** In one index of a mapped step: its values (`map.KEY`) and index (`map_index`). */
+  map?: Record<string, Json>;
+  mapIndex?: number;
 }
 
 export type Variable =
   | { kind: 'builtin'; name: (typeof BUILTIN_VARIABLES)[number] }
   | { kind: 'param'; name: string }
-  | { kind: 'xcom'; step: string; keys: string[] };
+  | { kind: 'xcom'; step: string; keys: string[] }
+  | { kind: 'map'; keys: string[] }
+  | { kind: 'map_index' };
 
 /** What static checks know before a run: step ids and param names. */
 export interface VariableScope {
   stepIds: readonly string[];
   paramNames: readonly string[];
+  /**
+   * In a mapped step: the keys its values have (`'any'` when they come from an
+   * upstream XCom, known only at run time). Absent elsewhere: `map.*` is an error.
+   */
+  mapKeys?: readonly string[] | 'any';
 }
 
 /** Parses a dotted variable name; throws a TemplateError naming what is known. */
@@ -44,6 +54,16 @@ export function parseVariable(path: string, scope: VariableScope): Variable {
     }
     return { kind: 'param', name };
   }
+  if (path === 'map_index' || path === 'map' || path.startsWith('map.')) {
+    if (scope.mapKeys === undefined) throw new TemplateError(`'${path}' exists only in a mapped step; give the step a map (expand) or drop the reference`);
+    if (path === 'map_index') return { kind: 'map_index' };
+    const keys = path === 'map' ? [] : path.slice('map.'.length).split('.');
+    const first = keys[0];
+    if (first !== undefined && scope.mapKeys !== 'any' && !scope.mapKeys.includes(first)) {
+      throw new TemplateError(`unknown map key '${first}'; this step expands ${scope.mapKeys.join(', ') || '(no keys)'}`);
+    }
+    return { kind: 'map', keys };
+  }
   if (path.startsWith('xcom.')) {
     const rest = path.slice('xcom.'.length);
     const step = scope.stepIds
@@ -54,7 +74,7 @@ export function parseVariable(path: string, scope: VariableScope): Variable {
     return { kind: 'xcom', step, keys };
   }
   throw new TemplateError(
-    `unknown variable '${path}'; use one of ${BUILTIN_VARIABLES.join(', ')}, params.NAME, xcom.STEP or xcom.STEP.KEY`,
+    `unknown variable '${path}'; use one of ${BUILTIN_VARIABLES.join(', ')}, params.NAME, xcom.STEP, xcom.STEP.KEY, or in a mapped step map.KEY and map_index`,
   );
 }
 
@@ -85,21 +105,30 @@ export function lookupVariable(variable: Variable, ctx: RunContext): Json {
       if (value === undefined) throw new TemplateError(`param '${variable.name}' has no value in this run`);
       return value;
     }
+    case 'map_index':
+      if (ctx.mapIndex === undefined) throw new TemplateError(`'map_index' has no value outside a mapped step`);
+      return ctx.mapIndex;
+    case 'map':
+      if (ctx.map === undefined) throw new TemplateError(`'map' has no value outside a mapped step`);
+      return walk(ctx.map, variable.keys, (walked) => `this index's map values have no key '${walked}'`);
     case 'xcom': {
       // Own properties only: a step named 'constructor' without XCom must not read Object.prototype.
       if (!Object.hasOwn(ctx.xcom, variable.step)) {
         throw new TemplateError(`step '${variable.step}' has no XCom in this run (it was skipped or returned nothing)`);
       }
-      let value: Json | undefined = ctx.xcom[variable.step];
-      const walked: string[] = [];
-      for (const key of variable.keys) {
-        walked.push(key);
-        value = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, key) ? value[key] : undefined;
-        if (value === undefined) {
-          throw new TemplateError(`XCom of step '${variable.step}' has no key '${walked.join('.')}'`);
-        }
-      }
-      return value as Json;
+      return walk(ctx.xcom[variable.step] as Json, variable.keys, (walked) => `XCom of step '${variable.step}' has no key '${walked}'`);
     }
   }
+}
+
+/** Follows `keys` into nested objects (own properties only); a missing key is a TemplateError. */
+function walk(start: Json, keys: readonly string[], missing: (walked: string) => string): Json {
+  let value: Json | undefined = start;
+  const walked: string[] = [];
+  for (const key of keys) {
+    walked.push(key);
+    value = value !== null && typeof value === 'object' && !Array.isArray(value) && Object.hasOwn(value, key) ? value[key] : undefined;
+    if (value === undefined) throw new TemplateError(missing(walked.join('.')));
+  }
+  return value;
 }

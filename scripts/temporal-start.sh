@@ -15,7 +15,8 @@ port_open "$TEMPORAL_PORT" && die "port $TEMPORAL_PORT is in use by another proc
 port_open "$TEMPORAL_UI_PORT" && die "port $TEMPORAL_UI_PORT (Web UI) is in use by another process; stop it or set TRAINYARD_TEMPORAL_UI_PORT"
 
 attrs=()
-for attr in TrainyardPipelineId=Keyword TrainyardPipelineVersion=Keyword TrainyardRunState=Keyword TrainyardLogicalDate=Datetime; do
+for attr in TrainyardPipelineId=Keyword TrainyardPipelineVersion=Keyword TrainyardRunState=Keyword TrainyardLogicalDate=Datetime \
+  TrainyardParentRunId=Keyword TrainyardStepId=Keyword TrainyardMapIndex=Int; do
   attrs+=(--search-attribute "$attr")
 done
 mkdir -p "$STATE_DIR"

@@ -10,6 +10,7 @@ import { searchAttributes } from '../workflows/definitions';
 const INDEXED_TYPE = {
   KEYWORD: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
   DATETIME: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+  INT: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_INT,
 } as const;
 
 /** Registers any of Trainyard's search attributes the namespace lacks; throws naming them if it cannot. */

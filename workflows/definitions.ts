@@ -37,6 +37,25 @@ export interface StepRunState {
   error?: string;
   /** For branch steps: the followers it chose. */
   chosen?: string[];
+  /** For mapped steps: the fan-out, filled in as it runs and settles. */
+  map?: MapStepSummary;
+}
+
+/** A mapped step at a glance; each index's own state is the trial workflow's `trialState`. */
+export interface MapStepSummary {
+  /** How many indices the map expanded to. */
+  total: number;
+  /** The coordinator workflow: its `mapState` query lists every index live. */
+  coordinatorId: string;
+  succeeded?: number;
+  failed?: number;
+  pruned?: number;
+  /** Most indices that ran at once. */
+  peakActive?: number;
+  /** Failed indices with their reasons (the first 100). */
+  failures?: { index: number; error: string }[];
+  /** Pruned indices with the stopping rule's reason (the first 100). */
+  prunedIndices?: { index: number; reason: string }[];
 }
 
 export type RunStatus = 'running' | 'success' | 'failed' | 'cancelled';
@@ -65,9 +84,15 @@ export const searchAttributes = {
   pipelineVersion: defineSearchAttributeKey('TrainyardPipelineVersion', 'KEYWORD'),
   runState: defineSearchAttributeKey('TrainyardRunState', 'KEYWORD'),
   logicalDate: defineSearchAttributeKey('TrainyardLogicalDate', 'DATETIME'),
+  /** On a mapped step's coordinator and trials: the run they belong to. */
+  parentRunId: defineSearchAttributeKey('TrainyardParentRunId', 'KEYWORD'),
+  /** On a mapped step's coordinator and trials: the step. */
+  stepId: defineSearchAttributeKey('TrainyardStepId', 'KEYWORD'),
+  /** On a trial: its map index. */
+  mapIndex: defineSearchAttributeKey('TrainyardMapIndex', 'INT'),
 } as const;
 
-/** `NAME=Type` pairs for `temporal server start-dev --search-attribute`. */
-export const SEARCH_ATTRIBUTE_FLAGS = ['TrainyardPipelineId=Keyword', 'TrainyardPipelineVersion=Keyword', 'TrainyardRunState=Keyword', 'TrainyardLogicalDate=Datetime'];
-
 export const PIPELINE_RUN_WORKFLOW = 'pipelineRun';
+
+export const MAP_STEP_WORKFLOW = 'mapStep';
+export const MAP_TRIAL_WORKFLOW = 'mapTrial';

@@ -4,66 +4,55 @@
  *
  * Every ready step starts at once; a step's trigger rule decides, from its
  * upstreams' states, whether it runs, waits, or settles as skipped or
- * upstream_failed. Retries are driven here (one activity per try, durable
- * timers between tries), so the run state always shows the try in progress.
+ * upstream_failed. A step's tries run in step-runner.ts; a mapped step's
+ * indices run as child workflows under a coordinator (map-step.ts), and the
+ * mapped step counts as one step for its followers' trigger rules.
  */
 import {
-  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
-  TimeoutFailure,
+  ChildWorkflowCancellationType,
   condition,
+  executeChild,
   isCancellation,
-  proxyActivities,
   setHandler,
-  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { TrainyardActivities } from '../activities';
 import {
-  type EnvVar,
   type Json,
+  type MapSpec,
   type PipelineSpec,
-  type PodConfig,
+  type ResolvedMap,
   type RunContext,
   type StepSpec,
-  STEP_FAILURE_TYPES,
   TERMINAL_STEP_STATES,
+  checkMapLength,
   decideTrigger,
-  evaluateCondition,
   followersOf,
   leavesOf,
-  parseCondition,
-  parseDuration,
+  mapDefaults,
   pipelineProblems,
   renderValue,
+  resolveMap,
   resolveParams,
   specVersion,
 } from '../pipeline';
-import { type PipelineRunInput, type RunState, type StepRunState, runStateQuery, searchAttributes } from './definitions';
+import { type MapStepSummary, type PipelineRunInput, type RunState, type StepRunState, runStateQuery, searchAttributes } from './definitions';
+import { type MapStepResult, mapStep } from './map-step';
+import { type StepEnv, describeFailure, runTries } from './step-runner';
 
-/** Extra time the server allows a try beyond its own timeout, so the activity's own kill and message win. */
-const TIMEOUT_GRACE_MS = 30_000;
-/** How often Temporal resumes a try whose worker was lost before the try counts as failed. */
-const LOST_TRY_ATTEMPTS = 3;
-
-function ms(duration: string): number {
-  return parseDuration(duration) ?? 0;
+/** A failed coordinator's result, carried in its failure's details. */
+function findDetails(err: unknown): MapStepResult | undefined {
+  for (let cause: unknown = err; cause instanceof Error; cause = cause.cause) {
+    if (cause instanceof ApplicationFailure && cause.type === 'MapStepFailed') return cause.details?.[0] as MapStepResult | undefined;
+  }
+  return undefined;
 }
 
-/** A step failure the interpreter raises itself; never retried. */
-function stepError(message: string, type: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, type);
-}
-
-function describe(err: unknown): { message: string; retryable: boolean } {
-  let cause: unknown = err;
-  // Unwrap ActivityFailure -> ApplicationFailure / TimeoutFailure.
-  while (cause instanceof Error && cause.cause instanceof Error && cause.name === 'ActivityFailure') cause = cause.cause;
-  if (cause instanceof TimeoutFailure) return { message: `try timed out (${cause.timeoutType})`, retryable: true };
-  if (cause instanceof ApplicationFailure) return { message: cause.message, retryable: !cause.nonRetryable };
-  return { message: cause instanceof Error ? cause.message : String(cause), retryable: true };
+function summaryOf(result: MapStepResult): Omit<MapStepSummary, 'coordinatorId' | 'total'> {
+  const { succeeded, failed, pruned, peakActive, failures, prunedIndices } = result;
+  return { succeeded, failed, pruned, peakActive, failures, prunedIndices };
 }
 
 function logicalDateOf(input: PipelineRunInput): string {
@@ -143,130 +132,110 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
     changed = true;
   };
 
-  const runOnce = async (step: StepSpec, attempt: number): Promise<{ xcom?: Json; chosen?: string[] }> => {
-    let config: Record<string, unknown>;
-    try {
-      config = renderValue(step.config, context()) as Record<string, unknown>;
-    } catch (err) {
-      throw stepError(`cannot render step config: ${(err as Error).message}`, 'TemplateError');
-    }
-    const timeoutMs = ms(step.timeout);
-    const acts = proxyActivities<TrainyardActivities>({
-      activityId: `${step.id}#${attempt}`,
-      startToCloseTimeout: timeoutMs + TIMEOUT_GRACE_MS,
-      heartbeatTimeout: ms(step.heartbeatTimeout),
-      // Step failures come back to the loop below; Temporal retries only lost tries (same try, same pod).
-      retry: { maximumAttempts: LOST_TRY_ATTEMPTS, initialInterval: '1s', nonRetryableErrorTypes: STEP_FAILURE_TYPES },
-      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    });
-    const call = { pipelineId: spec.id, runId: run.runId, stepId: step.id, attempt };
-    const runTask = (c: { fn: string; args?: unknown }) =>
-      acts.runTask({ ...call, fn: c.fn, args: c.args ?? null, logicalDate: run.logicalDate, params, timeoutMs });
-    switch (step.kind) {
-      case 'process': {
-        const c = config as { command: string[]; cwd?: string; env?: Record<string, string> };
-        const env = Object.entries(c.env ?? {}).map(([name, value]) => ({ name, value }));
-        return acts.runProcess({ ...call, command: c.command, ...(c.cwd ? { cwd: c.cwd } : {}), env, timeoutMs });
-      }
-      case 'pod': {
-        if (run.runner === 'kubernetes') return acts.runPod({ ...call, config: config as unknown as PodConfig, timeoutMs });
-        const c = config as { image: string; cmds?: string[]; arguments?: string[]; env?: EnvVar[] };
-        return acts.runProcess({
-          ...call,
-          image: c.image,
-          command: [...(c.cmds ?? []), ...(c.arguments ?? [])],
-          env: c.env ?? [],
-          timeoutMs,
-        });
-      }
-      case 'task': {
-        const c = config as { fn: string; args?: unknown };
-        return runTask(c);
-      }
-      case 'notify': {
-        const c = config as { webhookEnv?: string; url?: string; text: string; fields?: Record<string, unknown> };
-        return acts.notify({ ...call, ...c });
-      }
-      case 'branch': {
-        // Conditions are read from the unrendered spec: they are expressions, not templates.
-        const raw = step.config as { cases?: { if: string; then: string | string[] }[]; otherwise?: string | string[] };
-        let chosen: string[];
-        if (raw.cases !== undefined || raw.otherwise !== undefined) {
-          const scope = { stepIds, paramNames: Object.keys(params) };
-          const hit = (raw.cases ?? []).find((c) => {
-            try {
-              return evaluateCondition(parseCondition(c.if, scope), context());
-            } catch (err) {
-              throw stepError(`condition '${c.if}': ${(err as Error).message}`, 'ConditionError');
-            }
-          });
-          chosen = [hit ? hit.then : (raw.otherwise ?? [])].flat();
-        } else {
-          const c = config as { fn: string; args?: unknown };
-          const result = await runTask(c);
-          const value = result.xcom;
-          const ids = typeof value === 'string' ? [value] : Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
-          if (!Array.isArray(value) ? typeof value !== 'string' : ids.length !== value.length) {
-            throw stepError(`branch function '${c.fn}' must return a step id or a list of step ids, not ${JSON.stringify(value)}`, 'BranchError');
-          }
-          chosen = ids;
-        }
-        const allowed = followers.get(step.id) ?? [];
-        const unknown = chosen.filter((id) => !allowed.includes(id));
-        if (unknown.length > 0) {
-          throw stepError(`branch chose ${unknown.join(', ')}, which is not a direct follower; followers: ${allowed.join(', ')}`, 'BranchError');
-        }
-        return { xcom: chosen, chosen };
-      }
+  const envOf = (step: StepSpec): StepEnv => ({
+    pipelineId: spec.id,
+    runId: run.runId,
+    logicalDate: run.logicalDate,
+    params,
+    runner: run.runner,
+    followers: followers.get(step.id) ?? [],
+    context,
+  });
+
+  /** A branch's choice: followers it did not choose settle as skipped. */
+  const applyChoice = (step: StepSpec, st: StepRunState, chosen: string[]): void => {
+    st.chosen = chosen;
+    for (const follower of followers.get(step.id) ?? []) {
+      const fs = stateOf.get(follower);
+      if (fs?.state === 'queued' && !chosen.includes(follower)) settle(fs, 'skipped', `not chosen by branch '${step.id}'`);
     }
   };
 
   const execute = async (step: StepSpec): Promise<void> => {
     const st = stateOf.get(step.id) as StepRunState;
-    for (let attempt = 1; ; attempt++) {
-      st.attempt = attempt;
-      st.state = 'running';
-      st.startedAt = new Date().toISOString();
-      delete st.endedAt;
-      changed = true;
-      try {
-        const result = await runOnce(step, attempt);
-        if (result.xcom !== undefined) {
-          xcom[step.id] = result.xcom;
-          st.output = result.xcom;
-        }
-        if (result.chosen) {
-          st.chosen = result.chosen;
-          for (const follower of followers.get(step.id) ?? []) {
-            const fs = stateOf.get(follower);
-            if (fs?.state === 'queued' && !result.chosen.includes(follower)) settle(fs, 'skipped', `not chosen by branch '${step.id}'`);
-          }
-        }
-        delete st.error;
-        settle(st, 'success');
-        return;
-      } catch (err) {
-        if (isCancellation(err)) {
-          settle(st, 'failed', 'run cancelled');
-          throw err;
-        }
-        const { message, retryable } = describe(err);
-        st.error = message;
-        if (!retryable || attempt >= st.maxAttempts) {
-          settle(st, 'failed', message);
-          return;
-        }
-        st.state = 'up_for_retry';
+    let result: Awaited<ReturnType<typeof runTries>>;
+    try {
+      result = await runTries(step, () => renderValue(step.config, context()) as Record<string, unknown>, envOf(step), st, () => {
         changed = true;
-        const delay = ms(step.retry.retryDelay) * step.retry.backoffCoefficient ** (attempt - 1);
-        try {
-          await sleep(Math.min(delay, ms(step.retry.maxRetryDelay)));
-        } catch (sleepErr) {
-          settle(st, 'failed', 'run cancelled while waiting to retry');
-          throw sleepErr;
-        }
-      }
+      });
+    } catch (err) {
+      if (st.state === 'failed') run.failedSteps.push(st.id);
+      throw err;
     }
+    if (!result.ok) {
+      run.failedSteps.push(st.id);
+      return;
+    }
+    const { xcom: output, chosen } = result.outcome;
+    if (output !== undefined) {
+      xcom[step.id] = output;
+      st.output = output;
+    }
+    if (chosen) applyChoice(step, st, chosen);
+  };
+
+  /** A mapped step: resolve its values here, then hand the indices to a coordinator child workflow. */
+  const executeMapped = async (step: StepSpec & { map: MapSpec }): Promise<void> => {
+    const st = stateOf.get(step.id) as StepRunState;
+    st.state = 'running';
+    st.attempt = 1;
+    st.startedAt = new Date().toISOString();
+    changed = true;
+    let resolved: ResolvedMap;
+    try {
+      resolved = resolveMap(step.id, step.map, xcom);
+      checkMapLength(step.id, resolved, mapDefaults(step.map).maxMapLength);
+    } catch (err) {
+      settle(st, 'failed', (err as Error).message);
+      return;
+    }
+    if (resolved.length === 0) {
+      settle(st, 'skipped', 'mapped over an empty list');
+      return;
+    }
+    const coordinatorId = `${run.runId}/${step.id}`;
+    st.map = { total: resolved.length, coordinatorId };
+    // Only the XCom the step's templates can read travels to the coordinator.
+    const upstreamXCom = Object.fromEntries(step.upstream.filter((id) => Object.hasOwn(xcom, id)).map((id) => [id, xcom[id] as Json]));
+    let result: MapStepResult;
+    try {
+      result = await executeChild(mapStep, {
+        workflowId: coordinatorId,
+        args: [
+          {
+            pipelineId: spec.id,
+            runId: run.runId,
+            logicalDate: run.logicalDate,
+            params,
+            runner: run.runner,
+            step,
+            followers: followers.get(step.id) ?? [],
+            context: { ...context(), xcom: upstreamXCom },
+            resolved,
+          },
+        ],
+        cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+        typedSearchAttributes: [
+          { key: searchAttributes.pipelineId, value: spec.id },
+          { key: searchAttributes.parentRunId, value: run.runId },
+          { key: searchAttributes.stepId, value: step.id },
+        ],
+      });
+    } catch (err) {
+      if (isCancellation(err)) {
+        settle(st, 'failed', 'run cancelled');
+        throw err;
+      }
+      const details = findDetails(err);
+      if (details) Object.assign(st.map, summaryOf(details));
+      settle(st, 'failed', describeFailure(err).message);
+      return;
+    }
+    Object.assign(st.map, summaryOf(result));
+    xcom[step.id] = result.outputs;
+    st.output = result.outputs;
+    if (result.chosen) applyChoice(step, st, result.chosen);
+    settle(st, 'success');
   };
 
   const running = new Map<string, Promise<void>>();
@@ -282,7 +251,11 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
           progressed = true;
           if (decision === 'run') {
             st.state = 'running';
-            const done = execute(step).finally(() => running.delete(step.id));
+            // A step may settle without ever waiting (a map that cannot resolve): the loop must still wake.
+            const done = (step.map ? executeMapped(step as StepSpec & { map: MapSpec }) : execute(step)).finally(() => {
+              running.delete(step.id);
+              changed = true;
+            });
             // Cancellation rejects it; the loop below sees the cancellation itself.
             done.catch(() => undefined);
             running.set(step.id, done);

@@ -12,16 +12,16 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { V1Pod } from '@kubernetes/client-node';
 import { FailureTypes, type Json, type PodConfig, formatDuration, parseDuration } from '../../pipeline';
-import type { StepCall, StepResult } from '../types';
+import { forwardMetrics } from '../metrics-forwarder';
+import { type StepCall, type StepResult, tryTag } from '../types';
 import { ANNOTATIONS, type PodIdentity, identityKey } from './naming';
 import type { PodManager } from './pod-manager';
 import { CONTAINER_NAME, buildPod } from './pod-spec';
-import { containerStarted, fatalWaiting, isFinished, isScheduled, lostToInfrastructure, schedulingEventMessage, termination, unschedulableReason } from './status';
+import { containerStarted, describeDisruption, disruptionOf, fatalWaiting, isFinished, isScheduled, lostToInfrastructure, schedulingEventMessage, termination, unschedulableReason } from './status';
 import { statusOf } from './api-retry';
 
 export interface RunPodInput extends StepCall {
   config: PodConfig;
-  mapIndex?: number;
   /** The step's timeout for one try, ms: the pod is deleted when it passes. */
   timeoutMs: number;
 }
@@ -71,7 +71,8 @@ export function createPodActivities(deps: PodRunnerDeps) {
         }
       }
       beat(created ? 'Created' : 'Adopted');
-      ctx.log.info(`[${input.runId} ${input.stepId}#${input.attempt}] pod ${namespace}/${name} ${created ? 'created' : 're-attached'}`);
+      ctx.log.info(`[${tryTag(input)}] pod ${namespace}/${name} ${created ? 'created' : 're-attached'}`);
+      const metrics = forwardMetrics(input);
 
       /** Resolves with the pod once `ready(pod)` holds; rejects on timeout, deletion or cancellation. */
       const until = (what: string, ready: (pod: V1Pod) => boolean, timeoutMs: number): Promise<V1Pod> =>
@@ -86,8 +87,11 @@ export function createPodActivities(deps: PodRunnerDeps) {
             ctx.cancellationSignal.removeEventListener('abort', onAbort);
             fn();
           };
+          // Once the pod is gone, only its last seen state can tell an eviction from a deletion.
+          let lastSeen = watch.current(name);
           const check = (pod: V1Pod | undefined): void => {
-            if (pod === undefined) return finish(() => reject(ApplicationFailure.retryable(`pod ${namespace}/${name} was deleted while ${what}`, FailureTypes.podFailed)));
+            if (pod === undefined) return finish(() => reject(vanished(namespace, name, lastSeen, what)));
+            lastSeen = pod;
             if (ready(pod)) finish(() => resolve(pod));
           };
           const onAbort = (): void => finish(() => reject(ctx.cancellationSignal.reason as Error));
@@ -137,9 +141,10 @@ export function createPodActivities(deps: PodRunnerDeps) {
           throw ApplicationFailure.nonRetryable(`pod ${namespace}/${name} cannot start: ${fatal.reason}: ${fatal.message}`, FailureTypes.podStartFailed);
         }
         beat('Running');
-        const tag = `[${input.runId} ${input.stepId}#${input.attempt}]`;
+        const tag = `[${tryTag(input)}]`;
         following = config.getLogs === false ? undefined : followLogs(deps.pods, namespace, name, logs, (line) => {
           ctx.log.info(`${tag} ${line}`);
+          metrics.line(line);
         });
 
         let ended: V1Pod;
@@ -151,6 +156,7 @@ export function createPodActivities(deps: PodRunnerDeps) {
           throw ApplicationFailure.retryable(`timed out after ${formatDuration(input.timeoutMs)}; pod ${namespace}/${name} deleted`, FailureTypes.stepTimeout);
         }
         await following?.finish();
+        await metrics.flush();
         const end = termination(ended);
         if (ended.status?.phase !== 'Succeeded') {
           const last = logs.tail.length ? `; last log lines:\n${logs.tail.join('\n')}` : '';
@@ -248,6 +254,18 @@ async function waitUntilGone(pods: PodManager, namespace: string, name: string, 
     }
     if (!watch.current(name)) done();
   });
+}
+
+/** A pod gone mid-try: evicted (its node lost, say), which a new try may outlive, or deleted by someone. */
+function vanished(namespace: string, name: string, lastSeen: V1Pod | undefined, what: string): ApplicationFailure {
+  const evicted = disruptionOf(lastSeen);
+  if (evicted) {
+    return ApplicationFailure.retryable(
+      `pod ${namespace}/${name} was ${describeDisruption(evicted)} while ${what} (the node, not the program; a new try may succeed)`,
+      FailureTypes.podEvicted,
+    );
+  }
+  return ApplicationFailure.retryable(`pod ${namespace}/${name} was deleted while ${what}`, FailureTypes.podFailed);
 }
 
 function apiFailure(err: unknown, what: string): ApplicationFailure {

@@ -69,3 +69,34 @@ export function termination(pod: V1Pod): Termination {
 export function lostToInfrastructure(t: Termination): boolean {
   return t.reason === 'Evicted' || t.reason === 'NodeLost' || t.reason === 'Preempting' || t.reason === 'Terminated';
 }
+
+/** The cluster's account of why it took a pod away. */
+export interface Disruption {
+  /** The node the pod was on, if it had been placed. */
+  node: string | undefined;
+  /** DeletionByTaintManager, PreemptionByScheduler, EvictionByEvictionAPI, DeletionByPodGC, NodeLost, ... */
+  reason: string;
+  message: string | undefined;
+}
+
+/**
+ * Why a pod that disappeared was taken by the cluster, judged from the last state
+ * seen of it. Controllers mark a pod with a DisruptionTarget condition before they
+ * delete it (taint eviction when its node is lost, preemption, the eviction API,
+ * pod GC); older clusters and kubelets say so in the pod's reason instead. With
+ * neither, nothing tells it from a person deleting the pod: undefined.
+ */
+export function disruptionOf(pod: V1Pod | undefined): Disruption | undefined {
+  if (!pod) return undefined;
+  const node = pod.spec?.nodeName || undefined;
+  const target = (pod.status?.conditions ?? []).find((c) => c.type === 'DisruptionTarget' && c.status === 'True');
+  if (target) return { node, reason: target.reason ?? 'DisruptionTarget', message: target.message };
+  const reason = pod.status?.reason;
+  if (reason && lostToInfrastructure({ exitCode: undefined, reason, message: undefined })) return { node, reason, message: pod.status?.message };
+  return undefined;
+}
+
+/** "evicted from node N (Reason: message)", for a failure message. */
+export function describeDisruption(d: Disruption): string {
+  return `evicted${d.node ? ` from node ${d.node}` : ''} (${d.message ? `${d.reason}: ${d.message}` : d.reason})`;
+}

@@ -16,3 +16,47 @@ export const flaky = defineTask('test.flaky', (args: { succeedOn: number }, ctx)
   if (ctx.attempt < args.succeedOn) throw new Error(`try ${ctx.attempt} fails on purpose`);
   return { attempt: ctx.attempt, calls: seen };
 });
+
+/** Concurrency seen by `hold`, per step, so tests can assert maxActive held. */
+export const concurrency = new Map<string, { now: number; max: number }>();
+/** Holds for `ms` while counted as running; fails for the listed indices. */
+export const hold = defineTask('test.hold', async (args: { ms: number; value?: unknown; failOn?: number[] }, ctx) => {
+  const key = `${ctx.runId}/${ctx.stepId}`;
+  const seen = concurrency.get(key) ?? { now: 0, max: 0 };
+  concurrency.set(key, seen);
+  seen.now++;
+  seen.max = Math.max(seen.max, seen.now);
+  try {
+    await new Promise<void>((resolve) => setTimeout(resolve, args.ms));
+  } finally {
+    seen.now--;
+  }
+  if (ctx.mapIndex !== undefined && args.failOn?.includes(ctx.mapIndex)) throw new Error(`index ${ctx.mapIndex} fails on purpose`);
+  return { index: ctx.mapIndex ?? null, value: (args.value ?? null) as never };
+});
+
+/** Indices whose trial saw its signal abort (pruned or cancelled), per run. */
+export const aborted = new Map<string, number[]>();
+/**
+ * A trial that reports `quality` as its metric every `everyMs` for `steps` steps,
+ * so a median rule has something to judge; returns its final metric.
+ */
+export const train = defineTask('test.train', async (args: { quality: number; steps: number; everyMs: number }, ctx) => {
+  ctx.signal.addEventListener('abort', () => {
+    const list = aborted.get(ctx.runId) ?? [];
+    list.push(ctx.mapIndex ?? -1);
+    aborted.set(ctx.runId, list);
+  }, { once: true });
+  for (let step = 1; step <= args.steps; step++) {
+    await new Promise<void>((resolve, reject) => {
+      if (ctx.signal.aborted) return reject(new Error('stopped'));
+      const timer = setTimeout(resolve, args.everyMs);
+      ctx.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(new Error('stopped'));
+      }, { once: true });
+    });
+    ctx.reportMetrics(step, { score: args.quality * (step / args.steps) });
+  }
+  return { quality: args.quality, index: ctx.mapIndex ?? null };
+});

@@ -11,7 +11,9 @@ XCom
     of a KubernetesPodOperator-style pod looks, so the same code runs both as
     a local process and inside a pod. Parent directories are created, and the
     file is written to a temporary name first and then renamed into place, so
-    a reader never sees half a document.
+    a reader never sees half a document. A pod hands its XCom back through
+    its termination message, which holds at most 4096 bytes, so a larger
+    value is refused.
 
 Run directory
     The steps of one run share files through a directory: ``--run-dir`` if
@@ -23,6 +25,26 @@ Logging and failure
     at once so it streams into the worker log. A problem ends the step with a
     single-line reason on stderr and exit code 1; argparse keeps exit code 2
     for bad arguments.
+
+Intermediate metrics
+    A step that learns over several rounds (train.py, once per epoch) reports
+    its progress with ``report_metrics``: one stdout line per round,
+    ``trainyard.metric {"step": 3, "val_accuracy": 0.91, "loss": 0.42}``,
+    that is the fixed prefix followed by a one-line JSON object holding the
+    1-based step and finite numbers. The orchestrator picks these lines out of
+    the process output or the pod log, for instance to stop trials of a
+    hyperparameter search that fall behind the others.
+
+Stopping
+    SIGTERM (how the orchestrator cancels a step or prunes a trial) and SIGINT
+    stop a step at once, even in the middle of a computation: ``run_step``
+    turns them into an exception, so temporary files are removed on the way
+    out, no XCom is written unless the step had already written it (train.py
+    holds the signals back for the few milliseconds of its final writes with
+    ``stop_deferred``, so it leaves all of them or none), and the process exits with 128 + the signal number (143 for SIGTERM) after one
+    ``<step>: stopped by SIGTERM`` line on stderr. The handler matters in a
+    container, where the step is process 1 and the kernel would otherwise
+    drop SIGTERM, leaving the pod running until it is killed.
 
 Reproducibility
     Every random choice takes an explicit seed, so the same arguments give
@@ -39,19 +61,35 @@ import json
 import math
 import os
 import random
+import signal
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable, Iterator, NoReturn
 
 import numpy as np
 
 DEFAULT_XCOM_PATH = "/airflow/xcom/return.json"
 DEFAULT_SHARED_ROOT = "/shared"
+XCOM_MAX_BYTES = 4096  # what a Kubernetes termination message can carry
+METRIC_PREFIX = "trainyard.metric "
 
 
 class StepError(Exception):
     """A problem the step reports as its one-line reason before exiting with 1."""
+
+
+class Stopped(BaseException):
+    """Raised in the main thread when SIGTERM or SIGINT arrives.
+
+    A BaseException, so that ``except Exception`` blocks do not swallow it, and
+    not a KeyboardInterrupt, which scikit-learn's MLP training catches and
+    ignores.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 # --------------------------------------------------------------------------
@@ -70,15 +108,82 @@ def fail(step: str, reason: str) -> NoReturn:
     sys.exit(1)
 
 
+def report_metrics(step: int, **values: float) -> None:
+    """Print one ``trainyard.metric {...}`` line for round ``step`` (1-based) and flush it.
+
+    ``values`` are finite numbers, e.g. ``report_metrics(3, val_accuracy=0.91,
+    loss=0.42)`` prints ``trainyard.metric {"step": 3, "val_accuracy": 0.91,
+    "loss": 0.42}``. Keys keep the order they are given in.
+    """
+    if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
+        raise TypeError(f"metric step must be a whole number, got {step!r}")
+    if step < 1:
+        raise ValueError(f"metric step must be at least 1, got {step!r}")
+    record: dict[str, Any] = {"step": int(step)}
+    for key, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"metric {key!r} must be a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ValueError(f"metric {key!r} must be finite, got {value!r}")
+        record[key] = value.item() if isinstance(value, np.generic) else value
+    # One write of the whole line, so it never interleaves with another line.
+    sys.stdout.write(METRIC_PREFIX + json.dumps(record, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+# Signals that arrived inside stop_deferred(), or None outside it.
+_held_signals: list[int] | None = None
+
+
+def _ignore_further_signals() -> None:
+    # A second signal while the first one unwinds must not interrupt the clean-up.
+    for other in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(other, signal.SIG_IGN)
+
+
+def _stop(signum: int, _frame: Any) -> None:
+    if _held_signals is not None:
+        _held_signals.append(signum)
+        return
+    _ignore_further_signals()
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def stop_deferred() -> Iterator[None]:
+    """Hold SIGTERM and SIGINT back while the block runs; one that arrives meanwhile
+    stops the step right after it.
+
+    For a step's final writes (model, metrics, XCom), so that a stopped step
+    leaves either all of them or none. Not for long work: the step cannot be
+    stopped until the block ends. Blocks do not nest.
+    """
+    global _held_signals
+    _held_signals = []
+    try:
+        yield
+    finally:
+        held, _held_signals = _held_signals, None
+        if held:
+            _ignore_further_signals()
+            raise Stopped(held[0])
+
+
 def run_step(step: str, main: Callable[[], None]) -> None:
     """Run a step's ``main``, turning any failure into a one-line reason and exit 1.
 
     ``SystemExit`` (argparse's exit 2, an explicit ``sys.exit``) passes through
     untouched. Set ``TRAINYARD_DEBUG=1`` to see the full traceback of an
-    unexpected error as well.
+    unexpected error as well. SIGTERM and SIGINT end the step promptly with
+    exit code 128 + signal number (see "Stopping" above).
     """
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _stop)
     try:
         main()
+    except Stopped as stop:
+        print(f"{step}: stopped by {signal.Signals(stop.signum).name}", file=sys.stderr, flush=True)
+        sys.exit(128 + stop.signum)
     except StepError as err:
         fail(step, str(err))
     except Exception as err:  # noqa: BLE001 - every failure must become one line
@@ -128,6 +233,13 @@ def finite_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = finite_float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {text}")
     return value
 
 
@@ -201,6 +313,21 @@ def xcom_path() -> Path:
     return Path(os.environ.get("TRAINYARD_XCOM_PATH") or DEFAULT_XCOM_PATH)
 
 
+def map_index() -> int | None:
+    """``$TRAINYARD_MAP_INDEX``: which index of a mapped step this process is, or None when unmapped.
+
+    Trials of one mapped step run at the same time in the same run directory,
+    and two of them may even share all their arguments, so a step that writes
+    files there puts this index in their names.
+    """
+    text = os.environ.get("TRAINYARD_MAP_INDEX", "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()):
+        raise StepError(f"TRAINYARD_MAP_INDEX must be a whole number of at least 0, got {text!r}")
+    return int(text)
+
+
 # --------------------------------------------------------------------------
 # Files
 
@@ -270,11 +397,24 @@ def atomic_write_json(path: Path, value: Any) -> None:
     atomic_write_text(path, text + "\n")
 
 
+def xcom_text(value: Any) -> str:
+    """The XCom file's contents for ``value``; its length in bytes is what counts
+    against XCOM_MAX_BYTES."""
+    return json.dumps(_json_ready(value), allow_nan=False, sort_keys=True) + "\n"
+
+
 def write_xcom(value: Any) -> Path:
-    """Write the step's single XCom value and return where it went."""
+    """Write the step's single XCom value and return where it went.
+
+    Refuses a value of more than XCOM_MAX_BYTES, which a pod could not hand back.
+    """
     path = xcom_path()
+    text = xcom_text(value)
+    size = len(text.encode("utf-8"))
+    if size > XCOM_MAX_BYTES:
+        raise StepError(f"XCom is {size} bytes, more than the {XCOM_MAX_BYTES} a pod can return; keep it smaller")
     try:
-        atomic_write_text(path, json.dumps(_json_ready(value), allow_nan=False, sort_keys=True) + "\n")
+        atomic_write_text(path, text)
     except OSError as err:
         raise StepError(f"cannot write XCom to {path}: {err.strerror or err}") from None
     return path

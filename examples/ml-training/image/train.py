@@ -2,7 +2,8 @@
 
 Usage:
     python train.py --lr FLOAT --batch-size INT --optimizer adam|adamw|sgd
-                    [--epochs 60] [--seed 42] [--experiment-name NAME] [--run-dir DIR]
+                    [--epochs 60] [--seed 42] [--experiment-name NAME]
+                    [--backend auto|sklearn|torch] [--epoch-seconds 0] [--run-dir DIR]
 
 Reads <run_dir>/data/train.npz and scaler.joblib (from preprocess.py), holds
 out a stratified 15% of the training rows for validation, and fits a
@@ -15,16 +16,40 @@ scikit-learn MLPClassifier with one hidden layer of 64 units:
   sgd        sgd     1e-4, momentum 0.9 with Nesterov steps
 
 ``--lr`` is learning_rate_init, ``--batch-size`` the minibatch size (clipped
-to the number of training rows), ``--epochs`` max_iter. Early stopping is off:
-the run always goes the full number of epochs, and scikit-learn's
-"did not converge" warning is silenced because that is expected here.
+to the number of training rows), ``--epochs`` the number of passes over the
+data. The run always goes the full number of epochs; stopping a poor run
+early is the orchestrator's job (see below).
+
+Training goes one epoch at a time (with scikit-learn, one ``partial_fit``
+pass per epoch, drawing from a single random generator, which gives the same
+weights as one ``fit`` over all the epochs). After every epoch the step
+scores the validation rows and prints one line, flushed at once:
+
+    trainyard.metric {"step": 3, "val_accuracy": 0.931034, "loss": 0.412345}
+
+``step`` is the 1-based epoch, ``val_accuracy`` the accuracy on the
+validation rows, ``loss`` that epoch's mean training loss (both rounded to 6
+decimals). A hyperparameter search runs one train.py per combination and
+reads these lines to stop (SIGTERM) the trials that fall behind. A stopped
+trial exits within moments, even mid-epoch, with code 143, and writes
+neither a model nor an XCom.
+
+``--epoch-seconds S`` is a simulation aid for tests and demos: it makes
+every epoch last at least S seconds by sleeping for whatever the real work
+left over, so that a search on this small data set runs long enough to
+watch trials being stopped. It changes no result. The default, 0, adds
+nothing.
 
 The model saved is a Pipeline of the fitted scaler followed by the fitted
 MLP, so it takes raw pixel values (0..16) and can be served on its own.
 It goes to <run_dir>/models/<name>.joblib, where the name spells out the
 hyperparameters: ``mlp-lr0.001-bs32-adam``, with ``-ep<N>`` and ``-seed<S>``
-appended when --epochs or --seed differ from their defaults. The metrics
-are also written beside it as <model>.joblib.metrics.json.
+appended when --epochs or --seed differ from their defaults, and ``-i<K>``
+when $TRAINYARD_MAP_INDEX is K, so that the trials of one mapped step, which
+run at the same time in the same run directory, never write the same file
+even when two of them share their hyperparameters. The metrics are also
+written beside the model as <model>.joblib.metrics.json. Both files are
+written under a temporary name and renamed into place.
 
 ``--backend`` picks who trains: ``sklearn`` (scikit-learn's MLP, on the CPU),
 ``torch`` (the same network in PyTorch, on the GPU when one is visible, with a
@@ -37,15 +62,20 @@ evaluate.py and deploy.py do not care who trained it. ``device`` is "cpu" or
 XCom: {"accuracy" (validation), "f1_score" (macro, validation), "loss" (final
 training loss), "model_path", "run_id", "hyperparams": {"lr", "batch_size",
 "optimizer", "epochs"}, "device", plus "model_name", "experiment_name",
-"epochs_run" and "seed"}.
+"seed", "map_index" (null when unmapped), "backend", "train_seconds",
+"epoch_seconds", "epochs_run" (epochs actually trained) and
+"metric_history" ([[epoch, val_accuracy], ...], the last 100 epochs)}. It is
+kept under 4 KiB, the most a pod's termination message carries.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import time
 import warnings
+from typing import Callable
 
 import numpy as np
 
@@ -56,12 +86,23 @@ HIDDEN_LAYERS = (64,)
 VALIDATION_SHARE = 0.15
 DEFAULT_EPOCHS = 60
 DEFAULT_SEED = 42
+HISTORY_IN_XCOM = 100  # most recent epochs kept in the XCom's metric_history
+MAX_EXPERIMENT_NAME = 200  # characters; keeps the XCom well inside its 4 KiB
 OPTIMIZERS = {
     # optimizer name -> MLPClassifier settings
     "adam": {"solver": "adam", "alpha": 1e-4},
     "adamw": {"solver": "adam", "alpha": 1e-2},
     "sgd": {"solver": "sgd", "alpha": 1e-4, "momentum": 0.9, "nesterovs_momentum": True},
 }
+
+# One epoch's record: (epoch, validation accuracy, training loss).
+Epoch = tuple[int, float, float]
+
+
+def experiment_name(text: str) -> str:
+    if len(text) > MAX_EXPERIMENT_NAME:
+        raise argparse.ArgumentTypeError(f"at most {MAX_EXPERIMENT_NAME} characters, got {len(text)}")
+    return text
 
 
 def parse_args() -> argparse.Namespace:
@@ -75,26 +116,39 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--seed", type=common.non_negative_int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})"
     )
-    parser.add_argument("--experiment-name", default=None, help="label recorded with the metrics")
+    parser.add_argument(
+        "--experiment-name", type=experiment_name, default=None, help="label recorded with the metrics"
+    )
     parser.add_argument(
         "--backend", choices=["auto", "sklearn", "torch"], default="auto", help="who trains (default auto: torch on a GPU if there is one)"
+    )
+    parser.add_argument(
+        "--epoch-seconds",
+        type=common.non_negative_float,
+        default=0.0,
+        metavar="S",
+        help="simulation aid for tests and demos: make every epoch last at least S seconds "
+        "by sleeping the rest (default 0: no waiting)",
     )
     common.add_run_dir_argument(parser)
     return parser.parse_args()
 
 
-def model_name(args: argparse.Namespace) -> str:
+def model_name(args: argparse.Namespace, map_index: int | None) -> str:
     name = f"mlp-lr{args.lr:g}-bs{args.batch_size}-{args.optimizer}"
     if args.epochs != DEFAULT_EPOCHS:
         name += f"-ep{args.epochs}"
     if args.seed != DEFAULT_SEED:
         name += f"-seed{args.seed}"
+    if map_index is not None:
+        name += f"-i{map_index}"
     return name
 
 
 def main() -> None:
     args = parse_args()
     run_dir = common.resolve_run_dir(args.run_dir)
+    map_index = common.map_index()
     common.seed_everything(args.seed)
 
     train = common.load_split(run_dir, "train")
@@ -103,7 +157,6 @@ def main() -> None:
         raise common.StepError(f"scaler is missing: {scaler_path} does not exist; run preprocess.py for this run first")
 
     import joblib
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.metrics import accuracy_score, f1_score
     from sklearn.model_selection import train_test_split
     from sklearn.neural_network import MLPClassifier
@@ -126,13 +179,14 @@ def main() -> None:
     if backend == "torch" and importlib.util.find_spec("torch") is None:
         raise common.StepError("--backend torch needs PyTorch, which is not installed here; use --backend sklearn")
     device = accelerator if backend == "torch" else "cpu"
-    name = model_name(args)
+    name = model_name(args, map_index)
     experiment = args.experiment_name or "default"
     log(
         f"{name}: {len(y_fit)} training rows, {len(y_val)} validation rows, "
         f"optimizer {args.optimizer}, {args.epochs} epochs, seed {args.seed}, experiment {experiment}"
     )
-    log(f"backend {backend} on {device}")
+    waiting = f", each lasting at least {args.epoch_seconds:g}s (simulated)" if args.epoch_seconds else ""
+    log(f"backend {backend} on {device}; metrics after every epoch{waiting}")
 
     clf = MLPClassifier(
         hidden_layer_sizes=HIDDEN_LAYERS,
@@ -148,22 +202,10 @@ def main() -> None:
     )
     started = time.perf_counter()
     if backend == "torch":
-        train_with_torch(clf, X_fit, y_fit, args, batch_size)
+        history, work = train_with_torch(clf, X_fit, y_fit, X_val, y_val, args, batch_size)
     else:
-        try:
-            with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
-                warnings.simplefilter("ignore", category=ConvergenceWarning)
-                clf.fit(X_fit, y_fit)
-        except ValueError as err:
-            if "non-finite" in str(err):
-                raise common.StepError(f"training diverged at --lr {args.lr:g} ({err}); try a smaller --lr") from None
-            raise
+        history, work = train_with_sklearn(clf, X_fit, y_fit, X_val, y_val, args)
     elapsed = time.perf_counter() - started
-
-    curve = clf.loss_curve_
-    every = max(1, len(curve) // 6)
-    for epoch in list(range(every, len(curve), every)) + [len(curve)]:
-        log(f"epoch {epoch}/{args.epochs}: loss {curve[epoch - 1]:.4f}")
 
     loss = float(clf.loss_)
     if not np.isfinite(loss):
@@ -172,13 +214,13 @@ def main() -> None:
     predicted = clf.predict(X_val)
     accuracy = float(accuracy_score(y_val, predicted))
     f1 = float(f1_score(y_val, predicted, average="macro"))
-    log(f"validation accuracy {accuracy:.4f}, macro F1 {f1:.4f}, final loss {loss:.4f} ({elapsed:.2f}s)")
+    log(
+        f"validation accuracy {accuracy:.4f}, macro F1 {f1:.4f}, final loss {loss:.4f} "
+        f"({elapsed:.2f}s; {1000 * work / len(history):.1f} ms of work per epoch)"
+    )
 
     models = run_dir / "models"
     model_path = models / f"{name}.joblib"
-    model = Pipeline([("scaler", scaler), ("mlp", clf)])
-    common.save_joblib(model_path, model)
-
     metrics = {
         "accuracy": round(accuracy, 6),
         "f1_score": round(f1, 6),
@@ -194,21 +236,149 @@ def main() -> None:
             "epochs": args.epochs,
         },
         "seed": args.seed,
-        "epochs_run": int(clf.n_iter_),
+        "map_index": map_index,
+        "epochs_run": len(history),
+        "metric_history": [[epoch, round(val_accuracy, 6)] for epoch, val_accuracy, _ in history[-HISTORY_IN_XCOM:]],
         "device": device,
         "backend": backend,
         "train_seconds": round(elapsed, 3),
+        "epoch_seconds": args.epoch_seconds,
     }
-    common.atomic_write_json(model_path.with_name(model_path.name + ".metrics.json"), metrics)
+    fit_into_xcom(metrics)  # before saving anything, so a too-large XCom leaves no model behind
+
+    model = Pipeline([("scaler", scaler), ("mlp", clf)])
+    # A SIGTERM now takes effect after the three writes, so a stopped trial
+    # leaves the model, its metrics and the XCom, or none of them.
+    with common.stop_deferred():
+        common.save_joblib(model_path, model)
+        common.atomic_write_json(model_path.with_name(model_path.name + ".metrics.json"), metrics)
+        common.write_xcom(metrics)
     log(f"model saved to {model_path}")
-    common.write_xcom(metrics)
 
 
-def train_with_torch(clf, X_fit: np.ndarray, y_fit: np.ndarray, args: argparse.Namespace, batch_size: int) -> None:
+def fit_into_xcom(metrics: dict) -> None:
+    """Drop the oldest metric_history entries until the XCom fits in XCOM_MAX_BYTES."""
+    history = metrics["metric_history"]
+
+    def size() -> int:
+        return len(common.xcom_text(metrics).encode("utf-8"))
+
+    while history and size() > common.XCOM_MAX_BYTES:
+        del history[0]
+    if size() > common.XCOM_MAX_BYTES:
+        raise common.StepError(
+            f"the XCom would be {size()} bytes, more than the {common.XCOM_MAX_BYTES} a pod can return; "
+            "use a shorter run directory path or --experiment-name"
+        )
+
+
+def run_epochs(
+    args: argparse.Namespace, train_epoch: Callable[[], float], val_accuracy: Callable[[], float]
+) -> tuple[list[Epoch], float]:
+    """The epoch loop both backends share.
+
+    ``train_epoch`` makes one pass over the training rows and returns its mean
+    loss; ``val_accuracy`` scores the model as it stands on the validation
+    rows. After each epoch one metric line is printed (see the module
+    docstring), once the epoch has lasted --epoch-seconds. Returns the epochs'
+    records and the seconds spent working, the simulated waiting left out.
+    """
+    history: list[Epoch] = []
+    work = 0.0
+    for epoch in range(1, args.epochs + 1):
+        started = time.perf_counter()
+        loss = train_epoch()
+        if not math.isfinite(loss):
+            raise common.StepError(f"training diverged in epoch {epoch} at --lr {args.lr:g} (loss {loss}); try a smaller --lr")
+        accuracy = val_accuracy()
+        spent = time.perf_counter() - started
+        work += spent
+        if args.epoch_seconds > spent:
+            time.sleep(args.epoch_seconds - spent)
+        history.append((epoch, accuracy, loss))
+        common.report_metrics(epoch, val_accuracy=round(accuracy, 6), loss=round(loss, 6))
+    return history, work
+
+
+class _OrderRecorder(np.random.RandomState):
+    """A seeded generator that remembers each permutation its ``shuffle`` makes."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(seed)
+        self.orders: list[np.ndarray] = []
+
+    def shuffle(self, x) -> None:  # type: ignore[override]
+        super().shuffle(x)
+        self.orders.append(np.array(x, copy=True))
+
+
+def train_with_sklearn(
+    clf, X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, args: argparse.Namespace
+) -> tuple[list[Epoch], float]:
+    """Trains ``clf`` one ``partial_fit`` pass per epoch, ending where one ``fit`` would.
+
+    ``fit`` seeds one random generator, draws the initial weights from it and
+    then, every epoch, reshuffles the previous epoch's row order with it. A
+    ``partial_fit`` call would reseed from an integer ``random_state`` and
+    start every shuffle from the rows as given. So while training,
+    ``random_state`` is one seeded generator that records the permutation
+    each call draws, and each call gets the rows in the order the previous
+    epochs left them. Initial weights, minibatches and optimizer state (kept
+    in ``clf`` between calls) are then those of ``fit`` with ``max_iter``
+    epochs, and so is the model. Afterwards ``random_state`` is the plain seed
+    again, and the generator a plain one in the same state.
+    """
+    from sklearn.exceptions import ConvergenceWarning
+
+    seed = clf.random_state
+    classes = np.unique(y_fit)
+    generator = _OrderRecorder(seed)
+    order = np.arange(len(y_fit))
+
+    def train_epoch() -> float:
+        nonlocal order
+        generator.orders.clear()
+        with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore", category=ConvergenceWarning)
+            try:
+                clf.partial_fit(X_fit[order], y_fit[order], classes=classes)
+            except ValueError as err:
+                if "non-finite" in str(err):
+                    return math.nan  # run_epochs reports the divergence
+                raise
+        if len(generator.orders) == 1 and len(generator.orders[0]) == len(order):
+            order = order[generator.orders[0]]
+        return float(clf.loss_)
+
+    def val_accuracy() -> float:
+        return float(np.mean(clf.predict(X_val) == y_val))
+
+    clf.random_state = generator
+    try:
+        history, work = run_epochs(args, train_epoch, val_accuracy)
+    finally:
+        clf.random_state = seed
+        plain = np.random.RandomState(seed)  # seeded, so that nothing random ends up in the pickle
+        plain.set_state(generator.get_state())
+        clf._random_state = plain
+    clf.n_iter_ = len(history)  # partial_fit counts one iteration per call
+    return history, work
+
+
+def train_with_torch(
+    clf,
+    X_fit: np.ndarray,
+    y_fit: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    args: argparse.Namespace,
+    batch_size: int,
+) -> tuple[list[Epoch], float]:
     """Trains the MLP's network with PyTorch, then copies the weights into ``clf``.
 
     Same shape as the scikit-learn model (64 inputs, one ReLU layer, softmax over
     10 classes), minibatches reshuffled every epoch from a seeded generator.
+    The validation rows are scored on the same device after every epoch.
     """
     import torch  # type: ignore[import-not-found]
 
@@ -216,6 +386,8 @@ def train_with_torch(clf, X_fit: np.ndarray, y_fit: np.ndarray, args: argparse.N
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     X = torch.tensor(X_fit, dtype=torch.float32, device=device)
     y = torch.tensor(y_fit, dtype=torch.long, device=device)
+    X_check = torch.tensor(X_val, dtype=torch.float32, device=device)
+    y_check = torch.tensor(y_val, dtype=torch.long, device=device)
     hidden = HIDDEN_LAYERS[0]
     network = torch.nn.Sequential(
         torch.nn.Linear(X.shape[1], hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10)
@@ -229,8 +401,8 @@ def train_with_torch(clf, X_fit: np.ndarray, y_fit: np.ndarray, args: argparse.N
         optimizer = torch.optim.SGD(params, lr=args.lr, momentum=0.9, nesterov=True)
     generator = torch.Generator(device=device).manual_seed(args.seed)
     loss_fn = torch.nn.CrossEntropyLoss()
-    curve: list[float] = []
-    for _ in range(args.epochs):
+
+    def train_epoch() -> float:
         order = torch.randperm(len(y), generator=generator, device=device)
         total = torch.zeros((), device=device)
         for start in range(0, len(y), batch_size):
@@ -240,9 +412,13 @@ def train_with_torch(clf, X_fit: np.ndarray, y_fit: np.ndarray, args: argparse.N
             loss.backward()
             optimizer.step()
             total += loss.detach() * len(batch)
-        curve.append(float(total) / len(y))
-        if not np.isfinite(curve[-1]):
-            raise common.StepError(f"training diverged at --lr {args.lr:g}; try a smaller --lr")
+        return float(total) / len(y)
+
+    def val_accuracy() -> float:
+        with torch.no_grad():
+            return float((network(X_check).argmax(dim=1) == y_check).float().mean())
+
+    history, work = run_epochs(args, train_epoch, val_accuracy)
 
     # Give clf its structure (classes, layer shapes, softmax output), then the trained weights.
     with warnings.catch_warnings():
@@ -251,9 +427,10 @@ def train_with_torch(clf, X_fit: np.ndarray, y_fit: np.ndarray, args: argparse.N
     first, second = network[0], network[2]
     clf.coefs_ = [first.weight.detach().cpu().numpy().T.astype(np.float64), second.weight.detach().cpu().numpy().T.astype(np.float64)]
     clf.intercepts_ = [first.bias.detach().cpu().numpy().astype(np.float64), second.bias.detach().cpu().numpy().astype(np.float64)]
-    clf.loss_curve_ = curve
-    clf.loss_ = curve[-1]
-    clf.n_iter_ = args.epochs
+    clf.loss_curve_ = [loss for _, _, loss in history]
+    clf.loss_ = clf.loss_curve_[-1]
+    clf.n_iter_ = len(history)
+    return history, work
 
 
 def log(message: str) -> None:

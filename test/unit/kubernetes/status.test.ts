@@ -6,6 +6,8 @@ import {
   FATAL_WAITING_REASONS,
   type Termination,
   containerStarted,
+  describeDisruption,
+  disruptionOf,
   fatalWaiting,
   isFinished,
   isScheduled,
@@ -19,6 +21,7 @@ interface PodShape {
   nodeName?: string;
   phase?: string;
   reason?: string;
+  message?: string;
   conditions?: V1PodCondition[];
   /** The main container's state. */
   state?: V1ContainerState;
@@ -38,6 +41,7 @@ function pod(shape: PodShape = {}): V1Pod {
     status: {
       ...(shape.phase ? { phase: shape.phase } : {}),
       ...(shape.reason ? { reason: shape.reason } : {}),
+      ...(shape.message ? { message: shape.message } : {}),
       ...(shape.conditions ? { conditions: shape.conditions } : {}),
       ...(containerStatuses.length ? { containerStatuses } : {}),
     },
@@ -289,5 +293,73 @@ describe('lostToInfrastructure', () => {
   it('is false for a program that failed on its own', () => {
     const ended = pod({ phase: 'Failed', state: { terminated: { exitCode: 1, reason: 'Error' } } });
     assert.equal(lostToInfrastructure(termination(ended)), false);
+  });
+});
+
+describe('disruptionOf', () => {
+  // What the taint eviction controller writes before it deletes a pod from a node with a NoExecute taint.
+  const taintEviction: V1PodCondition = {
+    type: 'DisruptionTarget',
+    status: 'True',
+    reason: 'DeletionByTaintManager',
+    message: 'Taint manager: deleting due to NoExecute taint',
+  };
+
+  it('reads the DisruptionTarget condition and the node of a pod evicted from a lost node', () => {
+    const running = pod({ nodeName: 'cpu-0', phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }, taintEviction], state: { running: {} } });
+    assert.deepEqual(disruptionOf(running), { node: 'cpu-0', reason: 'DeletionByTaintManager', message: 'Taint manager: deleting due to NoExecute taint' });
+  });
+
+  for (const reason of ['PreemptionByScheduler', 'EvictionByEvictionAPI', 'DeletionByPodGC', 'TerminationByKubelet']) {
+    it(`counts a DisruptionTarget of ${reason}`, () => {
+      assert.equal(disruptionOf(pod({ nodeName: 'n', conditions: [{ type: 'DisruptionTarget', status: 'True', reason }] }))?.reason, reason);
+    });
+  }
+
+  it('names the condition type when a DisruptionTarget gives no reason', () => {
+    assert.deepEqual(disruptionOf(pod({ nodeName: 'n', conditions: [{ type: 'DisruptionTarget', status: 'True' }] })), { node: 'n', reason: 'DisruptionTarget', message: undefined });
+  });
+
+  it('ignores a DisruptionTarget that is not True', () => {
+    assert.equal(disruptionOf(pod({ nodeName: 'n', conditions: [{ ...taintEviction, status: 'False' }] })), undefined);
+  });
+
+  it('falls back to a node-loss reason on the pod', () => {
+    assert.deepEqual(disruptionOf(pod({ nodeName: 'gpu-0', phase: 'Running', reason: 'NodeLost', message: 'Node gpu-0 which was running pod p is unresponsive' })), {
+      node: 'gpu-0',
+      reason: 'NodeLost',
+      message: 'Node gpu-0 which was running pod p is unresponsive',
+    });
+    assert.equal(disruptionOf(pod({ nodeName: 'n', phase: 'Failed', reason: 'Evicted' }))?.reason, 'Evicted');
+  });
+
+  it('prefers the condition over the pod reason', () => {
+    assert.equal(disruptionOf(pod({ nodeName: 'n', reason: 'NodeLost', conditions: [taintEviction] }))?.reason, 'DeletionByTaintManager');
+  });
+
+  it('leaves the node out of a pod that was never placed', () => {
+    assert.equal(disruptionOf(pod({ conditions: [{ type: 'DisruptionTarget', status: 'True', reason: 'PreemptionByScheduler' }] }))?.node, undefined);
+    assert.equal(disruptionOf(pod({ nodeName: '', conditions: [taintEviction] }))?.node, undefined);
+  });
+
+  it('is undefined for a pod that nothing marks as taken: someone deleted it', () => {
+    assert.equal(disruptionOf(pod({ nodeName: 'n', phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }], state: { running: {} } })), undefined);
+    assert.equal(disruptionOf(pod({ nodeName: 'n', phase: 'Failed', reason: 'DeadlineExceeded' })), undefined);
+    assert.equal(disruptionOf({}), undefined);
+    assert.equal(disruptionOf(undefined), undefined);
+  });
+});
+
+describe('describeDisruption', () => {
+  it('names the node, the reason and the message', () => {
+    assert.equal(
+      describeDisruption({ node: 'cpu-0', reason: 'DeletionByTaintManager', message: 'Taint manager: deleting due to NoExecute taint' }),
+      'evicted from node cpu-0 (DeletionByTaintManager: Taint manager: deleting due to NoExecute taint)',
+    );
+  });
+
+  it('leaves out what it does not know', () => {
+    assert.equal(describeDisruption({ node: undefined, reason: 'PreemptionByScheduler', message: undefined }), 'evicted (PreemptionByScheduler)');
+    assert.equal(describeDisruption({ node: 'n', reason: 'NodeLost', message: undefined }), 'evicted from node n (NodeLost)');
   });
 });
