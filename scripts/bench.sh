@@ -9,3 +9,4 @@ prepare
 export TRAINYARD_TEST_LOG_LEVEL="${TRAINYARD_TEST_LOG_LEVEL:-ERROR}"
 node dist/bench/orchestration.js "$@"
 node dist/bench/pods.js
+node dist/bench/fanout.js

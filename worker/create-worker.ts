@@ -74,6 +74,10 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Trainy
     ...workflows,
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
     maxConcurrentActivityTaskExecutions: options.maxConcurrentTries ?? 200,
+    // A try learns it was cancelled (run cancelled, trial pruned) only from a heartbeat's reply;
+    // by default heartbeats go out every 8 s, so a pruned trial would train on for seconds.
+    maxHeartbeatThrottleInterval: '1s',
+    defaultHeartbeatThrottleInterval: '1s',
   });
   return {
     worker,

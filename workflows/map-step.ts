@@ -258,13 +258,16 @@ export async function mapStep(input: MapStepInput): Promise<MapStepResult> {
       settle(index, 'failed', `cannot render step config: ${(err as Error).message}`);
       return;
     }
+    // The trial gets the step without its map: the expanded lists would weigh on every child's start event.
+    const unmapped: StepSpec = { ...step };
+    delete unmapped.map;
     const trial: TrialInput = {
       pipelineId: input.pipelineId,
       runId: input.runId,
       logicalDate: input.logicalDate,
       params: input.params,
       runner: input.runner,
-      step: { ...step, config: config as StepSpec['config'] },
+      step: { ...unmapped, config: config as StepSpec['config'] },
       mapIndex: index,
       values,
       followers: input.followers,

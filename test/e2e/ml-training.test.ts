@@ -28,7 +28,9 @@ describe('the ml-training example, end to end on the local runner', () => {
     assert.deepEqual(states(state), {
       'data_preparation.validate_data': 'success',
       'data_preparation.preprocess_data': 'success',
+      'model_training.generate_hyperparams': 'success',
       'model_training.train_model': 'success',
+      'model_training.select_best_model': 'success',
       'model_training.evaluate_model': 'success',
       deployment_decision: 'success',
       deploy_model: 'success',
@@ -38,7 +40,20 @@ describe('the ml-training example, end to end on the local runner', () => {
     const validated = step(state, 'data_preparation.validate_data').output as { rows: number; classes: number };
     assert.equal(validated.rows, 1797);
     assert.equal(validated.classes, 10);
-    const evaluation = step(state, 'model_training.evaluate_model').output as { accuracy: number; f1_score: number };
+    // The search: 12 grid points, the 1e-5 learning rates pruned early, the best survivor evaluated.
+    const search = step(state, 'model_training.train_model').map;
+    assert.equal(search?.total, 12);
+    const grid = step(state, 'model_training.generate_hyperparams').output as { lr: number }[];
+    const hopeless = grid.flatMap((point, index) => (point.lr === 0.00001 ? [index] : []));
+    const pruned = (search?.prunedIndices ?? []).map((p) => p.index);
+    // The median rule may also stop a slow starter; it must stop every trial that cannot learn.
+    for (const index of hopeless) assert.ok(pruned.includes(index), `index ${index} (lr 1e-5) was not pruned: ${JSON.stringify(search)}`);
+    assert.equal((search?.succeeded ?? 0) + (search?.pruned ?? 0), 12, JSON.stringify(search?.failures));
+    const best = step(state, 'model_training.select_best_model').output as { accuracy: number; model_path: string; best_index: number };
+    const trained = step(state, 'model_training.train_model').output as { accuracy: number }[];
+    assert.equal(best.accuracy, Math.max(...trained.map((t) => t.accuracy)));
+    const evaluation = step(state, 'model_training.evaluate_model').output as { accuracy: number; f1_score: number; model_path: string };
+    assert.equal(evaluation.model_path, best.model_path);
     assert.ok(evaluation.accuracy > 0.9, `accuracy ${evaluation.accuracy}`);
     assert.ok(evaluation.f1_score > 0.9, `f1 ${evaluation.f1_score}`);
     assert.deepEqual(step(state, 'deployment_decision').chosen, ['deploy_model']);

@@ -283,6 +283,7 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
     assert.equal(step(state, 'skip_deployment').state, 'skipped');
     assert.deepEqual(step(state, 'deployment_decision').chosen, ['deploy_model']);
     assert.equal((step(state, 'model_training.evaluate_model').output as { accuracy: number }).accuracy, 0.9778);
+    assert.equal(step(state, 'model_training.train_model').map?.succeeded, 12, 'one training pod per grid point');
     assert.deepEqual(await podsOfRun(cluster, 'ml-training', state.runId), [], 'the pods were deleted when their steps ended');
     assert.match(String(sink.messages.at(-1)?.body.text), /accuracy 0.9778 .* deployed version: 1/);
   });
