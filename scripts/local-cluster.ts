@@ -57,6 +57,16 @@ const LOCAL_NODES: LocalNode[] = [
 /** Namespaces the example and tests use, besides default. */
 export const LOCAL_NAMESPACES = ['ml-training', 'ml-serving'];
 
+/**
+ * Namespaces whose containers log intermediate metrics, well above or well below
+ * each other, so early stopping can be tested where no program runs: a mapped pod
+ * step picks its index's namespace (`namespace: '{{ map.ns }}'`) and with it the curve.
+ */
+export const METRIC_NAMESPACES = { high: 'sim-metrics-high', low: 'sim-metrics-low' } as const;
+
+/** The metric those containers report, at steps 1 to 10. */
+export const SIMULATED_METRIC = 'val_accuracy';
+
 /** The example's shared volume claim, bound to a local volume in each of its namespaces. */
 export const SHARED_CLAIM = 'ml-shared-pvc';
 
@@ -111,19 +121,45 @@ async function until(what: string, deadline: number, check: () => Promise<boolea
   }
 }
 
-/** What every simulated container prints: a short training log, in the CRI log format kubelets keep. */
+/** What a simulated container prints, outside the metric namespaces: a short training log. */
 const SIMULATED_LOG_LINES = ['loading data from /shared/data', 'epoch 1/3 loss 0.5210', 'epoch 2/3 loss 0.1874', 'epoch 3/3 loss 0.0412', 'done'];
 
-/** The stages file plus a ClusterLogs rule pointing every pod's container log at one file. */
-function writeKwokConfig(dir: string): string {
-  const logFile = path.join(dir, 'container.log');
+/** A training log with a `trainyard.metric` line per step, the metric rising from `from` to `to` over ten steps. */
+function metricLogLines(from: number, to: number): string[] {
+  const steps = Array.from({ length: 10 }, (_, i) => i + 1);
+  const value = (step: number): number => Math.round((from + ((to - from) * (step - 1)) / 9) * 1000) / 1000;
+  return ['loading data from /shared/data', ...steps.map((step) => `trainyard.metric ${JSON.stringify({ step, [SIMULATED_METRIC]: value(step) })}`), 'done'];
+}
+
+/** Writes lines as a container log in the CRI format, one second apart (the log follower orders lines by time). */
+function writeCriLog(file: string, lines: readonly string[]): string {
   const start = Date.parse('2026-01-01T00:00:00Z');
-  writeFileSync(logFile, SIMULATED_LOG_LINES.map((line, i) => `${new Date(start + i * 1000).toISOString()} stdout F ${line}\n`).join(''));
+  writeFileSync(file, lines.map((line, i) => `${new Date(start + i * 1000).toISOString()} stdout F ${line}\n`).join(''));
+  return file;
+}
+
+/** A ClusterLogs rule serving `logFile` as the log of every container of the pods `selector` picks. */
+function clusterLogs(name: string, selector: string, logFile: string): string {
+  return ['---', 'apiVersion: kwok.x-k8s.io/v1alpha1', 'kind: ClusterLogs', 'metadata:', `  name: ${name}`, 'spec:',
+    `  selector: ${selector}`, '  logs:', '  - containers: []', `    logsFile: ${JSON.stringify(logFile)}`, '    follow: false', ''].join('\n');
+}
+
+/**
+ * The stages file plus the ClusterLogs rules: the metric namespaces' curves, then
+ * one simulated training log for every other pod. KWOK serves a container the
+ * first rule, in the order of this file, whose selector matches its pod
+ * (getPodLogs in kwok's pkg/kwok/server/debugging_logs.go, v0.8), so the
+ * catch-all must come last, and it still covers any namespace a test creates.
+ */
+function writeKwokConfig(dir: string): string {
+  const rules = [
+    clusterLogs('simulated-metrics-high', `{ matchNamespaces: [${METRIC_NAMESPACES.high}] }`, writeCriLog(path.join(dir, 'metrics-high.log'), metricLogLines(0.5, 0.95))),
+    clusterLogs('simulated-metrics-low', `{ matchNamespaces: [${METRIC_NAMESPACES.low}] }`, writeCriLog(path.join(dir, 'metrics-low.log'), metricLogLines(0.1, 0.2))),
+    clusterLogs('simulated-training-log', '{}', writeCriLog(path.join(dir, 'container.log'), SIMULATED_LOG_LINES)),
+  ];
   const stages = readFileSync(path.join(PROJECT_ROOT, 'deploy', 'local-cluster', 'kwok-stages.yaml'), 'utf8');
-  const logs = ['---', 'apiVersion: kwok.x-k8s.io/v1alpha1', 'kind: ClusterLogs', 'metadata:', '  name: simulated-training-log', 'spec:',
-    '  selector: {}', '  logs:', '  - containers: []', `    logsFile: ${JSON.stringify(logFile)}`, '    follow: false', ''].join('\n');
   const file = path.join(dir, 'kwok.yaml');
-  writeFileSync(file, `${stages}\n${logs}`);
+  writeFileSync(file, `${stages}\n${rules.join('')}`);
   return file;
 }
 
@@ -211,7 +247,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         status: { capacity: node.capacity, allocatable: node.capacity },
       });
     }
-    for (const name of LOCAL_NAMESPACES) {
+    for (const name of [...LOCAL_NAMESPACES, ...Object.values(METRIC_NAMESPACES)]) {
       await api(server, token, 'POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
     }
     await until('the simulated nodes to be Ready', deadline, async () => {
@@ -233,7 +269,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       });
     }
     await until('default service accounts and bound volume claims', deadline, async () => {
-      const statuses = await Promise.all(['default', ...LOCAL_NAMESPACES].map((ns) => api(server, token, 'GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)));
+      const statuses = await Promise.all(['default', ...LOCAL_NAMESPACES, ...Object.values(METRIC_NAMESPACES)].map((ns) => api(server, token, 'GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)));
       const claims = await Promise.all(LOCAL_NAMESPACES.map((ns) => api(server, token, 'GET', `/api/v1/namespaces/${ns}/persistentvolumeclaims/${SHARED_CLAIM}`)));
       return statuses.every((s) => s.status === 200) && claims.every((c) => (JSON.parse(c.body) as { status?: { phase?: string } }).status?.phase === 'Bound');
     }, processes, dir);

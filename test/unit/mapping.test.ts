@@ -53,13 +53,11 @@ describe('resolveMap: keyed product', () => {
 
   it('resolves a 10 × 32 × 32 = 10,240 grid without building it', () => {
     const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-    const started = performance.now();
     const resolved = resolveMap(STEP, { expand: { a: range(10), b: range(32), c: range(32) } }, {});
     assert.equal(resolved.length, 10_240);
     assert.deepEqual(mapValues(resolved, 10_239), { a: 9, b: 31, c: 31 });
     assert.deepEqual(mapValues(resolved, 1_024 * 3 + 32 * 5 + 7), { a: 3, b: 5, c: 7 });
     assert.equal(resolved.lists.reduce((n, l) => n + l.length, 0), 74, 'only the source lists are held');
-    assert.ok(performance.now() - started < 50);
   });
 
   it('computes an astronomically large length arithmetically', () => {
