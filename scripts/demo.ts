@@ -47,7 +47,12 @@ const seconds = (s: StepRunState): string =>
 
 function briefXCom(value: unknown): string {
   if (value === undefined) return '';
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return JSON.stringify(value);
+  if (Array.isArray(value)) {
+    // A mapped step's list of outputs, or a grid: its length and a glimpse of the first item.
+    const text = JSON.stringify(value);
+    return text.length <= 80 ? text : `${value.length} items, first: ${briefXCom(value[0]).slice(0, 60)}`;
+  }
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
   const picked = Object.entries(value as Record<string, unknown>)
     .filter(([, v]) => typeof v !== 'object' || v === null)
     .slice(0, 4)
@@ -130,6 +135,15 @@ async function main(): Promise<number> {
     ['step', 'state', 'try', 'time', 'XCom'],
     ...state.steps.map((s) => [s.id, s.state, s.attempt ? `${s.attempt}/${s.maxAttempts}` : '-', seconds(s), briefXCom(s.output)]),
   ])}\n`);
+  for (const s of state.steps) {
+    if (!s.map) continue;
+    const m = s.map;
+    console.log(`${s.id}: ${m.total} trials as child workflows ${m.coordinatorId}/0..${m.total - 1}, at most ${m.peakActive ?? '?'} at once: ` +
+      `${m.succeeded ?? 0} succeeded, ${m.pruned ?? 0} pruned early, ${m.failed ?? 0} failed`);
+    for (const p of m.prunedIndices ?? []) console.log(`  pruned trial ${p.index}: ${p.reason}`);
+    for (const f of m.failures ?? []) console.log(`  failed trial ${f.index}: ${f.error.split('\n')[0] ?? ''}`);
+    console.log('');
+  }
   if (pods) {
     pods.stop();
     console.log(`pods created on the local cluster (KWOK nodes):\n${table([

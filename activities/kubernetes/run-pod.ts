@@ -161,7 +161,8 @@ export function createPodActivities(deps: PodRunnerDeps) {
         if (ended.status?.phase !== 'Succeeded') {
           const last = logs.tail.length ? `; last log lines:\n${logs.tail.join('\n')}` : '';
           const what = `pod ${namespace}/${name} failed: exit code ${end.exitCode ?? 'unknown'}${end.reason ? `, reason ${end.reason}` : ''}`;
-          if (lostToInfrastructure(end)) throw ApplicationFailure.retryable(`${what} (the node, not the program; a new try may succeed)${last}`, FailureTypes.podEvicted);
+          // The cluster ended it (evicted, node shut down, preempted): not the program's fault.
+          if (lostToInfrastructure(end) || disruptionOf(ended) !== undefined) throw ApplicationFailure.retryable(`${what} (the node, not the program; a new try may succeed)${last}`, FailureTypes.podEvicted);
           throw ApplicationFailure.create({ message: `${what}${last}`, type: FailureTypes.podFailed, details: [{ exitCode: end.exitCode ?? null, reason: end.reason ?? null }] });
         }
         succeeded = true;

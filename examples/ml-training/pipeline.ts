@@ -131,7 +131,7 @@ export const pipeline = definePipeline(
             maxActive: 4,
             // A failed point costs the search little; a run with half its points failed is broken.
             minSuccessRatio: 0.5,
-            earlyStopping: { metric: 'val_accuracy', mode: 'max', minSteps: 3, minTrials: 3 },
+            earlyStopping: { metric: 'val_accuracy', mode: 'max', minSteps: 5, minTrials: 3 },
           },
         },
       );
