@@ -1,5 +1,9 @@
-/** `POST /pipelines/:id/runs` starts a run; `GET /runs/:runId` reads its state. */
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
+/**
+ * `POST /pipelines/:id/runs` starts a run; `GET /runs/:runId` reads its state;
+ * `GET /runs/:runId/steps/:stepId/trials[/:index]` reads a mapped step's indices.
+ */
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, ParseIntPipe, Post } from '@nestjs/common';
+import type { MapStateView, TrialStateView } from '../../workflows/map-step';
 import type { RunState } from '../../workflows/definitions';
 import { CreateRunDto } from './dto/create-run.dto';
 import type { RunCreated } from './dto/run-created';
@@ -18,5 +22,15 @@ export class RunsController {
   @Get('runs/:runId')
   get(@Param('runId') runId: string): Promise<RunState> {
     return this.runs.state(runId);
+  }
+
+  @Get('runs/:runId/steps/:stepId/trials')
+  trials(@Param('runId') runId: string, @Param('stepId') stepId: string): Promise<MapStateView> {
+    return this.runs.mapState(runId, stepId);
+  }
+
+  @Get('runs/:runId/steps/:stepId/trials/:index')
+  trial(@Param('runId') runId: string, @Param('stepId') stepId: string, @Param('index', ParseIntPipe) index: number): Promise<TrialStateView> {
+    return this.runs.trial(runId, stepId, index);
   }
 }

@@ -1,7 +1,8 @@
 /** Starts pipeline runs as `pipelineRun` workflows and reads their live state. */
 import { randomBytes } from 'node:crypto';
-import { BadRequestException, Inject, Injectable, ServiceUnavailableException } from '@nestjs/common';
-import { type Client, ServiceError, isGrpcServiceError } from '@temporalio/client';
+import { BadRequestException, Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { type Client, type QueryDefinition, ServiceError, WorkflowNotFoundError, isGrpcServiceError } from '@temporalio/client';
+import { type MapStateView, type TrialStateView, mapStateQuery, trialStateQuery } from '../../workflows/map-step';
 import { type Json, resolveParams } from '../../pipeline';
 import {
   PIPELINE_RUN_WORKFLOW,
@@ -82,13 +83,28 @@ export class RunsService {
    * The run's live state, which a worker answers. An unknown run id surfaces as
    * WorkflowNotFoundError (404); no worker answering in time is a 503.
    */
-  async state(runId: string): Promise<RunState> {
+  state(runId: string): Promise<RunState> {
+    return this.query(runId, runStateQuery);
+  }
+
+  /** A mapped step's coordinator: how many indices, and one letter of state per index. */
+  async mapState(runId: string, stepId: string): Promise<MapStateView> {
+    return this.query(`${runId}/${stepId}`, mapStateQuery, () => `run '${runId}' has no mapped step '${stepId}' that has started`);
+  }
+
+  /** One index of a mapped step: its values, rendered config and try. */
+  async trial(runId: string, stepId: string, index: number): Promise<TrialStateView> {
+    return this.query(`${runId}/${stepId}/${index}`, trialStateQuery, () => `run '${runId}' has no trial ${index} of step '${stepId}' (not mapped, not started yet, or out of range)`);
+  }
+
+  private async query<T>(workflowId: string, query: QueryDefinition<T>, notFound?: () => string): Promise<T> {
     try {
-      return await this.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => this.client.workflow.getHandle(runId).query(runStateQuery));
+      return await this.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => this.client.workflow.getHandle(workflowId).query(query));
     } catch (err) {
+      if (notFound && err instanceof WorkflowNotFoundError) throw new NotFoundException(notFound());
       if (err instanceof ServiceError && isGrpcServiceError(err.cause) && Number(err.cause.code) === GRPC_DEADLINE_EXCEEDED) {
         throw new ServiceUnavailableException(
-          `no worker answered the state query of run '${runId}' within ${QUERY_TIMEOUT_MS / 1000}s; start a worker on the run's task queue (npm run worker)`,
+          `no worker answered the state query of '${workflowId}' within ${QUERY_TIMEOUT_MS / 1000}s; start a worker on the run's task queue (npm run worker)`,
         );
       }
       throw err;

@@ -8,6 +8,12 @@ import { createRegistry } from '../../worker';
 import { type RunState, searchAttributes } from '../../workflows/definitions';
 import { type TestWorker, eventually, startDevServer, startWorker, states, step } from '../support/temporal';
 import { pipeline as echoPipeline } from '../fixtures/echo-pipeline';
+import { mapValue, pipeline } from '../../pipeline';
+import { echo } from '../support/tasks';
+
+const mapped = pipeline({ id: 'api_mapped' }, (p) => {
+  p.task('square', echo, { n: mapValue<number>('n'), label: 'n={{ map.n }}' }, { map: { expand: { n: [1, 2, 3] } } });
+});
 
 interface Reply {
   status: number;
@@ -22,10 +28,10 @@ describe('runs API', () => {
 
   before(async () => {
     env = await startDevServer();
-    worker = await startWorker(env, [echoPipeline]);
+    worker = await startWorker(env, [echoPipeline, mapped]);
     app = await createApp({
       client: env.client,
-      registry: createRegistry([{ pipeline: echoPipeline }]),
+      registry: createRegistry([{ pipeline: echoPipeline }, { pipeline: mapped }]),
       taskQueue: worker.taskQueue,
       temporalUiUrl: 'http://ui.example/',
     });
@@ -74,6 +80,7 @@ describe('runs API', () => {
     assert.equal(list.status, 200);
     assert.deepEqual(list.body, [
       { id: 'api_echo', version: echoPipeline.version, schedule: null, stepCount: 2, description: 'echoes its param and logical date' },
+      { id: 'api_mapped', version: mapped.version, schedule: null, stepCount: 1 },
     ]);
     const one = await call('GET', '/pipelines/api_echo');
     assert.equal(one.status, 200);
@@ -81,7 +88,7 @@ describe('runs API', () => {
     assert.deepEqual(one.body.spec, JSON.parse(JSON.stringify(echoPipeline.spec)));
     const unknown = await call('GET', '/pipelines/nope');
     assert.equal(unknown.status, 404);
-    assert.equal(unknown.body.message, "pipeline 'nope' is not registered; registered: api_echo");
+    assert.equal(unknown.body.message, "pipeline 'nope' is not registered; registered: api_echo, api_mapped");
   });
 
   it('starts a run that GET /runs/:id follows to success, with step states and XCom', async () => {
@@ -179,8 +186,29 @@ describe('runs API', () => {
   it('answers 404 for an unknown pipeline, and starts nothing', async () => {
     const reply = await startRun({ idempotencyKey: 'api-unknown-pipeline' }, 'nope');
     assert.equal(reply.status, 404);
-    assert.equal(reply.body.message, "pipeline 'nope' is not registered; registered: api_echo");
+    assert.equal(reply.body.message, "pipeline 'nope' is not registered; registered: api_echo, api_mapped");
     await assertNotStarted('api-unknown-pipeline');
+  });
+
+  it("shows a mapped step's indices and each one's rendered config", async () => {
+    const created = await startRun({}, 'api_mapped');
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    const runId = String(created.body.runId);
+    const state = await finished(runId);
+    assert.equal(state.status, 'success');
+    const overview = await call('GET', `/runs/${runId}/steps/square/trials`);
+    assert.equal(overview.status, 200, JSON.stringify(overview.body));
+    assert.equal(overview.body.total, 3);
+    assert.equal(overview.body.states, 'sss');
+    const trial = await call('GET', `/runs/${runId}/steps/square/trials/2`);
+    assert.equal(trial.status, 200, JSON.stringify(trial.body));
+    assert.deepEqual(trial.body.values, { n: 3 });
+    assert.deepEqual((trial.body.config as { args: unknown }).args, { n: 3, label: 'n=3' });
+    assert.equal(trial.body.state, 'success');
+    const missing = await call('GET', `/runs/${runId}/steps/square/trials/7`);
+    assert.equal(missing.status, 404);
+    assert.match(String(missing.body.message), /no trial 7 of step 'square'/);
+    assert.equal((await call('GET', `/runs/${runId}/steps/square/trials/two`)).status, 400);
   });
 
   it('answers 404 for an unknown run', async () => {
