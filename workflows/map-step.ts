@@ -52,13 +52,17 @@ const REJUDGE_ALL_UP_TO = 256;
 /** Failures and prunes listed by name in the summary; the counts cover the rest. */
 const LISTED = 100;
 
-export interface TrialInput {
+/** What every workflow of a mapped step knows of the run it belongs to. */
+interface MappedRun {
   pipelineId: string;
   /** The run the mapped step belongs to. */
   runId: string;
   logicalDate: string;
   params: Record<string, Json>;
   runner: Runner;
+}
+
+export interface TrialInput extends MappedRun {
   /** The mapped step, its config already rendered for this index. */
   step: StepSpec;
   mapIndex: number;
@@ -138,12 +142,7 @@ interface Carried {
   runs: number;
 }
 
-export interface MapStepInput {
-  pipelineId: string;
-  runId: string;
-  logicalDate: string;
-  params: Record<string, Json>;
-  runner: Runner;
+export interface MapStepInput extends MappedRun {
   step: StepSpec;
   followers: string[];
   /** The run as the step's templates see it (the XCom of its upstream steps). */
