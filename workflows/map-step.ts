@@ -48,7 +48,7 @@ const HISTORY_BUDGET = 9_000;
 /** Events one running trial can still add to the coordinator before it ends (its completion and a workflow task). */
 const EVENTS_PER_ACTIVE_TRIAL = 4;
 /** Up to this many running trials, every metric report re-judges all of them. */
-const REJUDGE_ALL_UP_TO = 256;
+const REJUDGE_ALL_UP_TO = 64;
 /** Failures and prunes listed by name in the summary; the counts cover the rest. */
 const LISTED = 100;
 

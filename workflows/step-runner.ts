@@ -35,12 +35,12 @@ const TIMEOUT_GRACE_MS = 30_000;
 /** How often Temporal resumes a try whose worker was lost before the try counts as failed. */
 const LOST_TRY_ATTEMPTS = 3;
 
-export function ms(duration: string): number {
+function ms(duration: string): number {
   return parseDuration(duration) ?? 0;
 }
 
 /** A step failure the interpreter raises itself; never retried. */
-export function stepError(message: string, type: string): ApplicationFailure {
+function stepError(message: string, type: string): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, type);
 }
 
