@@ -34,3 +34,6 @@ ln -sfn "$venv" "$VENV_LINK"
 
 # The local Kubernetes control plane (kube-apiserver, scheduler, controller-manager, etcd, kwok).
 bash "$ROOT/scripts/kube-build.sh"
+
+# The local S3 server (versitygw), for sensors, the claim-check codec and artifacts.
+bash "$ROOT/scripts/s3-build.sh"

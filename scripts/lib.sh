@@ -33,6 +33,7 @@ need_venv() {
   export TRAINYARD_TEMPORAL_BIN="$VENV_LINK/bin/temporal"
   export TRAINYARD_TEST_SERVER_BIN="$VENV_LINK/bin/temporal-test-server"
   export TRAINYARD_KUBE_BIN="$STATE_DIR/kube-bin"
+  export TRAINYARD_S3_BIN="$STATE_DIR/s3-bin"
 }
 
 # prepare: what every top-level command does first: bootstrap, put the venv on PATH, build.
