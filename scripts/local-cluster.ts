@@ -17,6 +17,7 @@ import { get as httpGet } from 'node:http';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../worker/config';
+import { serveUntilSignalled } from './serve-cli';
 
 export interface LocalCluster {
   dir: string;
@@ -283,16 +284,5 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
 /** `node dist/scripts/local-cluster.js DIR`: runs a cluster until SIGTERM/SIGINT (for the demo). */
 if (require.main === module) {
   const dir = process.argv[2] ?? path.join(PROJECT_ROOT, '.trainyard', 'kube');
-  startLocalCluster({ dir }).then(
-    (cluster) => {
-      console.log(`local cluster ready: kubeconfig ${cluster.kubeconfigPath}`);
-      const stop = (): void => void cluster.stop().then(() => process.exit(0));
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-    },
-    (err: unknown) => {
-      console.error(`local cluster: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(1);
-    },
-  );
+  serveUntilSignalled('local cluster', startLocalCluster({ dir }), (cluster) => `kubeconfig ${cluster.kubeconfigPath}`);
 }

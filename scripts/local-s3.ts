@@ -16,6 +16,7 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../worker/config';
+import { serveUntilSignalled } from './serve-cli';
 
 export interface LocalS3 {
   dir: string;
@@ -141,23 +142,17 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
 if (require.main === module) {
   const dir = process.argv[2] ?? path.join(PROJECT_ROOT, '.trainyard', 's3');
   const env = process.env;
-  startLocalS3({
+  const started = startLocalS3({
     dir,
     ...(env.TRAINYARD_S3_PORT ? { port: Number(env.TRAINYARD_S3_PORT) } : {}),
     ...(env.TRAINYARD_S3_ACCESS_KEY_ID ? { accessKeyId: env.TRAINYARD_S3_ACCESS_KEY_ID } : {}),
     ...(env.TRAINYARD_S3_SECRET_ACCESS_KEY ? { secretAccessKey: env.TRAINYARD_S3_SECRET_ACCESS_KEY } : {}),
-  }).then(
-    (s3) => {
-      const connection = { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
-      writeFileSync(path.join(s3.dir, 'connection.json'), `${JSON.stringify(connection, null, 2)}\n`, { mode: 0o600 });
-      console.log(`local s3 ready: ${JSON.stringify(connection)}`);
-      const stop = (): void => void s3.stop().then(() => process.exit(0));
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-    },
-    (err: unknown) => {
-      console.error(`local s3: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(1);
-    },
-  );
+  });
+  serveUntilSignalled('local s3', started, (s3) => {
+    const connection = { endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
+    const file = path.join(s3.dir, 'connection.json');
+    writeFileSync(file, `${JSON.stringify(connection, null, 2)}\n`, { mode: 0o600 });
+    // The keys stay in the file (mode 0600), out of logs.
+    return `${s3.endpoint} (region ${s3.region}; credentials in ${file})`;
+  });
 }
