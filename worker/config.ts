@@ -11,9 +11,16 @@
  *   TRAINYARD_PIPELINES     comma-separated pipeline modules    @default examples/ml-training/pipeline
  *   KUBECONFIG              kubeconfig for pod steps on the Kubernetes runner (or TRAINYARD_KUBERNETES=in-cluster)
  *   TRAINYARD_K8S_NAMESPACE namespace of pods whose step names none   @default default
+ *   TRAINYARD_S3_ENDPOINT   an S3-compatible server (versitygw, MinIO, ...); unset for AWS itself
+ *   TRAINYARD_S3_REGION     region of the S3 client (else AWS_REGION)  @default us-east-1
+ *   AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY   static S3 credentials; unset for the SDK's default chain
+ *
+ * S3 access (sensors, the claim-check codec, artifacts) is configured when
+ * TRAINYARD_S3_ENDPOINT, TRAINYARD_S3_REGION or AWS_REGION is set.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { S3ClientOptions } from '../activities/object-store';
 
 export interface TrainyardConfig {
   address: string;
@@ -25,6 +32,8 @@ export interface TrainyardConfig {
   pipelineModules: string[];
   /** Kubernetes access for the Kubernetes runner; absent when none is configured. */
   kubernetes?: KubernetesAccess;
+  /** S3 access for sensors, the claim-check codec and artifacts; absent when none is configured. */
+  s3?: S3ClientOptions;
 }
 
 export interface KubernetesAccess {
@@ -58,10 +67,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
   const namespace = env.TRAINYARD_K8S_NAMESPACE ?? 'default';
   if (env.TRAINYARD_KUBERNETES === 'in-cluster') config.kubernetes = { inCluster: true, namespace };
   else if (env.KUBECONFIG) config.kubernetes = { kubeconfigPath: env.KUBECONFIG, namespace };
+  const s3 = s3OptionsFrom(env);
+  if (s3) config.s3 = s3;
   if (env.TEMPORAL_TLS === '1' || env.TEMPORAL_TLS_CERT || env.TEMPORAL_API_KEY) {
     config.tls = {};
     if (env.TEMPORAL_TLS_CERT) config.tls.clientCertPath = env.TEMPORAL_TLS_CERT;
     if (env.TEMPORAL_TLS_KEY) config.tls.clientKeyPath = env.TEMPORAL_TLS_KEY;
   }
   return config;
+}
+
+/** The S3 client options the environment gives, or undefined when it configures no S3 access. */
+export function s3OptionsFrom(env: NodeJS.ProcessEnv): S3ClientOptions | undefined {
+  const endpoint = env.TRAINYARD_S3_ENDPOINT || undefined;
+  const region = env.TRAINYARD_S3_REGION || env.AWS_REGION || undefined;
+  if (!endpoint && !region) return undefined;
+  const options: S3ClientOptions = { region: region ?? 'us-east-1' };
+  if (endpoint) options.endpoint = endpoint;
+  if (env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) {
+    options.accessKeyId = env.AWS_ACCESS_KEY_ID;
+    options.secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+    if (env.AWS_SESSION_TOKEN) options.sessionToken = env.AWS_SESSION_TOKEN;
+  }
+  return options;
 }
