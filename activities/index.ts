@@ -11,6 +11,7 @@ import type { TaskDefinition } from '../pipeline';
 import { type NotifyDeps, createNotifyActivities } from './notify';
 import { type ProcessRunnerDeps, createProcessActivities } from './process-runner';
 import { createTaskActivities } from './task-runner';
+import { type SensorDeps, createSensorActivities } from './sensors';
 import { type PodRunnerDeps, createPodActivities } from './kubernetes/run-pod';
 import { ApplicationFailure } from '@temporalio/activity';
 import { FailureTypes } from '../pipeline';
@@ -19,12 +20,15 @@ export * from './types';
 export { runDirectory } from './process-runner';
 export { createPodManager, type PodManager } from './kubernetes/pod-manager';
 export type { RunPodInput } from './kubernetes/run-pod';
+export type { PipelineCheck, PokeSensorInput, S3KeyCheck, SensorCheckInput, SensorResult } from './sensors';
 
 export interface ActivityDeps extends ProcessRunnerDeps {
   tasks: ReadonlyMap<string, TaskDefinition<never, unknown>>;
   notify?: NotifyDeps;
   /** Kubernetes access for `pod` steps with `runner: 'kubernetes'`; without it such steps fail clearly. */
   kubernetes?: PodRunnerDeps;
+  /** S3 access for s3Key sensors. */
+  s3?: SensorDeps['s3'];
 }
 
 const noKubernetes = {
@@ -43,6 +47,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProcessActivities(deps),
     ...createTaskActivities(deps.tasks),
     ...createNotifyActivities(deps.notify),
+    ...createSensorActivities(deps.s3 ? { s3: deps.s3 } : {}),
     ...(deps.kubernetes ? createPodActivities(deps.kubernetes) : (noKubernetes as ReturnType<typeof createPodActivities>)),
   };
 }

@@ -15,6 +15,8 @@ export interface AppDeps {
   taskQueue: string;
   /** Base of the `links.temporalUi` URLs. @default 'http://127.0.0.1:8233' */
   temporalUiUrl?: string;
+  /** The bearer token of POST /events/s3 (TRAINYARD_EVENTS_TOKEN); without one that endpoint answers 503. */
+  eventsToken?: string;
 }
 
 /** The app, initialised but not listening: call `app.listen(port, host)`. */

@@ -4,6 +4,7 @@
  *
  *   TRAINYARD_API_PORT          port on 127.0.0.1                 @default 3000
  *   TRAINYARD_TEMPORAL_UI_URL   base of the Web UI links          @default http://127.0.0.1:8233
+ *   TRAINYARD_EVENTS_TOKEN      bearer token of POST /events/s3    @default unset: that endpoint answers 503
  *
  * and serves until SIGINT or SIGTERM. Startup failures print one line and exit 1.
  */
@@ -61,7 +62,13 @@ async function main(): Promise<void> {
   }
   let app: INestApplication | undefined;
   try {
-    app = await createApp({ client, registry, taskQueue: config.taskQueue, temporalUiUrl });
+    app = await createApp({
+      client,
+      registry,
+      taskQueue: config.taskQueue,
+      temporalUiUrl,
+      ...(process.env.TRAINYARD_EVENTS_TOKEN ? { eventsToken: process.env.TRAINYARD_EVENTS_TOKEN } : {}),
+    });
     const url = await listen(app, port);
     console.log(`trainyard api on ${url}`);
   } catch (err) {

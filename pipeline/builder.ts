@@ -15,9 +15,11 @@ import type {
   Json,
   MapSpec,
   NotifyConfig,
+  PipelineSensorConfig,
   PipelineSpec,
   PodConfig,
   ProcessConfig,
+  S3KeySensorConfig,
   StepConfigByKind,
   StepDefaults,
   StepKind,
@@ -25,6 +27,21 @@ import type {
   XComRef,
 } from './types';
 import { validatePipeline } from './validate';
+
+/** An s3Key sensor's XCom. */
+export interface S3KeyMatches {
+  bucket: string;
+  matches: { key: string; size: number; etag: string; lastModified: string }[];
+}
+
+/** A pipeline sensor's XCom: the run it saw and the state it accepted. */
+export interface WatchedRun {
+  pipelineId: string;
+  runId: string;
+  logicalDate: string;
+  stepId?: string;
+  state: string;
+}
 
 /** A typed reference to a step's XCom; `T` is what the step returns. */
 export type Output<T> = XComRef & { readonly __output?: T };
@@ -169,6 +186,19 @@ export class PipelineBuilder {
   /** POSTs a JSON message (Slack-compatible `text`) to a webhook. */
   notify(id: string, config: NotifyConfig, opts?: StepOptions): StepHandle<{ status: number }> {
     return this.add('notify', id, config, opts);
+  }
+
+  /**
+   * Waits until objects exist in S3 (Airflow's S3KeySensor); its XCom is the matched keys
+   * with size and ETag. `mode: 'reschedule'` (the default) holds no worker slot while it waits.
+   */
+  s3KeySensor(id: string, config: S3KeySensorConfig, opts?: StepOptions): StepHandle<S3KeyMatches> {
+    return this.add('sensor.s3Key', id, config, opts);
+  }
+
+  /** Waits until another pipeline's run for the same logical date (or shifted) reaches an allowed state (ExternalTaskSensor). */
+  pipelineSensor(id: string, config: PipelineSensorConfig, opts?: StepOptions): StepHandle<WatchedRun> {
+    return this.add('sensor.pipeline', id, config, opts);
   }
 
   /** A group of steps: ids get the group's name as a prefix (`data_preparation.validate_data`). */

@@ -21,6 +21,9 @@ export const FailureTypes = {
   podEvicted: 'PodEvicted',
   podConflict: 'PodConflict',
   kubernetesApi: 'KubernetesApiError',
+  sensorTimeout: 'SensorTimeout',
+  sensorFailedState: 'SensorFailedState',
+  sensorAccess: 'SensorAccessError',
 } as const;
 
 /** Every step failure type: Temporal must not retry these itself. */

@@ -16,10 +16,23 @@ export { followersOf, findCycle, ancestorsOf, leavesOf } from './graph';
 export { pipelineProblems, validatePipeline, SCHEDULE_PRESETS, type ValidateOptions } from './validate';
 export { sha256Hex, canonicalJson, specVersion } from './hash';
 export { defineTask, type TaskContext, type TaskDefinition } from './task';
-export { pipeline, mapValue, PipelineBuilder, type MapValue, type Pipeline, type PipelineOptions, type StepHandle, type StepOptions, type Output, type Args, type Arg } from './builder';
+export { pipeline, mapValue, PipelineBuilder, type S3KeyMatches, type WatchedRun, type MapValue, type Pipeline, type PipelineOptions, type StepHandle, type StepOptions, type Output, type Args, type Arg } from './builder';
 export { resolveParams } from './params';
 export { FailureTypes, STEP_FAILURE_TYPES } from './failures';
 export { MapError, resolveMap, mapValues, mapDefaults, checkMapLength, mapProblems, MAX_ACTIVE_LIMIT, type ResolvedMap, type MapDefaults } from './mapping';
 export { gridSearch, randomSearch, selectBest, gridSearchTask, randomSearchTask, selectBestTask, type Distribution } from './search';
 export { MedianStopping, type StoppingState, type StoppingVerdict, type TrialRecord } from './early-stopping';
 export { METRIC_LINE_PREFIX, parseMetricLine, type MetricLine } from './metrics';
+export {
+  SENSOR_DEFAULTS,
+  sensorTiming,
+  nextPokeDelay,
+  globPrefix,
+  globToRegExp,
+  isGlob,
+  matchKeyTemplate,
+  judgeWatchedState,
+  watchedStates,
+  type CompiledTiming,
+  type WatchVerdict,
+} from './sensors';

@@ -6,7 +6,7 @@
  */
 
 /** The kinds of step this version of Trainyard can run. */
-export const STEP_KINDS = ['process', 'pod', 'task', 'branch', 'notify'] as const;
+export const STEP_KINDS = ['process', 'pod', 'task', 'branch', 'notify', 'sensor.s3Key', 'sensor.pipeline'] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
 /** Airflow's trigger rules, with Airflow's meaning. */
@@ -157,12 +157,77 @@ export interface NotifyConfig {
   fields?: Record<string, unknown>;
 }
 
+/**
+ * How a sensor waits (Airflow's `mode`, `poke_interval`, `timeout`, `soft_fail`,
+ * `exponential_backoff`). Durations as written: `30s`, `5m`, `6h`.
+ */
+export interface SensorTiming {
+  /**
+   * `reschedule`: a short check, then a durable workflow timer until the next one, holding
+   * no worker slot while it waits. `poke`: one long heartbeating activity that checks every
+   * interval and resumes on another worker if its worker dies. @default 'reschedule'
+   */
+  mode?: 'poke' | 'reschedule';
+  /** Time between checks. @default '60s' */
+  pokeInterval?: string;
+  /** The sensor fails (or, with softFail, is skipped) when nothing matched this long after it started. @default '7d' */
+  timeout?: string;
+  /** On timeout the step is skipped instead of failed, so its followers skip too. @default false */
+  softFail?: boolean;
+  /** Doubles the interval after each check that found nothing, up to maxPokeInterval. @default false */
+  exponentialBackoff?: boolean;
+  /** Longest interval with exponentialBackoff. @default '1h' */
+  maxPokeInterval?: string;
+}
+
+/**
+ * Waits for objects in S3 (Airflow's S3KeySensor). `key` is templated
+ * (`daily/{{ ds }}/features.parquet`); with `wildcard`, `*`, `?` and `[...]` match as in
+ * shell globs (`*` also crosses `/`). Its XCom is `{ bucket, matches: [{ key, size, etag, lastModified }] }`.
+ */
+export interface S3KeySensorConfig extends SensorTiming {
+  bucket: string;
+  /** One key, or several that must all be there. */
+  key: string | string[];
+  /** Treat the key as a glob. @default false */
+  wildcard?: boolean;
+  /** Only objects of at least this many bytes count. @default 0 (any, even empty) */
+  minSize?: number;
+  /**
+   * An S3 event for a key this sensor matches (POST /events/s3) starts a run of the pipeline
+   * for the date in the key when no run for that date is waiting. @default false
+   */
+  startRunOnEvent?: boolean;
+}
+
+/** A run's or a step's state as another pipeline's sensor sees it. */
+export type WatchedState = StepState | 'cancelled' | 'running' | 'absent';
+
+/**
+ * Waits for another pipeline's run (Airflow's ExternalTaskSensor): the run whose
+ * logical date is this run's minus `executionDelta`, its step `stepId` (or the whole
+ * run), in one of `allowedStates`; one of `failedStates` fails the sensor at once.
+ */
+export interface PipelineSensorConfig extends SensorTiming {
+  pipelineId: string;
+  /** A step of that pipeline (full id); the whole run when absent. */
+  stepId?: string;
+  /** @default ['success'] */
+  allowedStates?: WatchedState[];
+  /** @default ['failed', 'upstream_failed'] for a step, ['failed', 'cancelled'] for a run */
+  failedStates?: WatchedState[];
+  /** The other run's logical date is this run's minus this duration (`1d`). @default '0s' */
+  executionDelta?: string;
+}
+
 export interface StepConfigByKind {
   process: ProcessConfig;
   pod: PodConfig;
   task: TaskConfig;
   branch: BranchConfig;
   notify: NotifyConfig;
+  'sensor.s3Key': S3KeySensorConfig;
+  'sensor.pipeline': PipelineSensorConfig;
 }
 
 /** Where a mapped step's values come from: a literal list, or an upstream step's XCom (a list, or a dict mapped as entries). */

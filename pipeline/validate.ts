@@ -7,8 +7,9 @@ import { parseDuration } from './duration';
 import { PipelineValidationError } from './errors';
 import { ancestorsOf, findCycle, followersOf } from './graph';
 import { mapProblems } from './mapping';
+import { pipelineSensorProblems, s3KeySensorProblems } from './sensors';
 import { isXComRef, scanValue } from './template';
-import { STEP_KINDS, TRIGGER_RULES, type PipelineSpec, type StepSpec } from './types';
+import { STEP_KINDS, TRIGGER_RULES, type PipelineSensorConfig, type PipelineSpec, type S3KeySensorConfig, type StepSpec } from './types';
 import type { VariableScope } from './variables';
 
 const ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -117,6 +118,12 @@ function checkConfig(step: StepSpec, problems: string[], followers: readonly str
       if (config.webhookEnv !== undefined && (typeof config.webhookEnv !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(config.webhookEnv))) {
         problems.push(`${where}: webhookEnv must be an environment variable name`);
       }
+      break;
+    case 'sensor.s3Key':
+      problems.push(...s3KeySensorProblems(config as unknown as S3KeySensorConfig, where));
+      break;
+    case 'sensor.pipeline':
+      problems.push(...pipelineSensorProblems(config as unknown as PipelineSensorConfig, where));
       break;
   }
 }

@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, createPodManager } from '../activities';
+import { type S3ClientOptions, createS3Client } from '../activities/object-store';
 import { PooledKubeConfig } from '../activities/kubernetes/kube-config';
 import type { KubernetesAccess } from './config';
 import type { PipelineRegistry } from './registry';
@@ -26,6 +27,8 @@ export interface CreateWorkerOptions {
   shutdownGraceTime?: string;
   /** Kubernetes access for pod steps on the Kubernetes runner. */
   kubernetes?: KubernetesAccess;
+  /** S3 access for s3Key sensors. */
+  s3?: S3ClientOptions;
   /** Tries this worker runs at once (pods it watches at once, for pod steps). @default 200 */
   maxConcurrentTries?: number;
 }
@@ -45,6 +48,7 @@ export interface TrainyardWorker {
 
 export async function createWorker(options: CreateWorkerOptions): Promise<TrainyardWorker> {
   const pods = options.kubernetes ? createPodManager(kubeConfigOf(options.kubernetes)) : undefined;
+  const s3 = options.s3 ? createS3Client(options.s3) : undefined;
   const activities = createActivities({
     dataDir: path.join(options.stateDir, 'data'),
     secretsDir: path.join(options.stateDir, 'secrets'),
@@ -52,6 +56,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Trainy
     tasks: options.registry.tasks,
     ...(options.notifyEnv ? { notify: { env: options.notifyEnv } } : {}),
     ...(pods && options.kubernetes ? { kubernetes: { pods, namespace: options.kubernetes.namespace } } : {}),
+    ...(s3 ? { s3 } : {}),
   });
   // Sync the default namespace's pod watch before taking work, so the first pod step does not
   // pay for the list; an unreachable API server only delays that to the first pod step.
@@ -86,6 +91,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Trainy
         await worker.run();
       } finally {
         await pods?.close();
+        s3?.destroy();
       }
     },
   };

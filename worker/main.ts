@@ -32,6 +32,7 @@ async function main(): Promise<void> {
     registry,
     stateDir: config.stateDir,
     ...(config.kubernetes ? { kubernetes: config.kubernetes } : {}),
+    ...(config.s3 ? { s3: config.s3 } : {}),
   });
   console.log(
     `trainyard worker on ${config.address}/${config.namespace}, task queue '${config.taskQueue}'; ` +

@@ -3,7 +3,7 @@
  * attributes. Plain JSON interfaces, evolved by adding optional fields.
  */
 import { defineSearchAttributeKey } from '@temporalio/common';
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { Json, PipelineSpec, StepKind, StepState, TriggerRule } from '../pipeline';
 
 export type Runner = 'local' | 'kubernetes';
@@ -39,6 +39,8 @@ export interface StepRunState {
   chosen?: string[];
   /** For mapped steps: the fan-out, filled in as it runs and settles. */
   map?: MapStepSummary;
+  /** For a waiting sensor: what it saw last and when it looks again. */
+  note?: string;
 }
 
 /** A mapped step at a glance; each index's own state is the trial workflow's `trialState`. */
@@ -75,6 +77,18 @@ export interface RunState {
   failedSteps: string[];
   summary?: string;
 }
+
+/** An object landed in S3 (from POST /events/s3): waiting s3Key sensors on its bucket look again at once. */
+export interface S3ObjectEvent {
+  bucket: string;
+  key: string;
+  size?: number;
+  etag?: string;
+  /** The notification's event name, e.g. `ObjectCreated:Put`. */
+  eventName?: string;
+}
+
+export const s3ObjectEventSignal = defineSignal<[S3ObjectEvent]>('s3ObjectEvent');
 
 /** The live state of a run: every step, its attempt, times and XCom. */
 export const runStateQuery = defineQuery<RunState>('runState');

@@ -38,7 +38,15 @@ import {
   resolveParams,
   specVersion,
 } from '../pipeline';
-import { type MapStepSummary, type PipelineRunInput, type RunState, type StepRunState, runStateQuery, searchAttributes } from './definitions';
+import {
+  type MapStepSummary,
+  type PipelineRunInput,
+  type RunState,
+  type StepRunState,
+  runStateQuery,
+  s3ObjectEventSignal,
+  searchAttributes,
+} from './definitions';
 import { type MapStepResult, mapStep } from './map-step';
 import { type StepEnv, describeFailure, runTries } from './step-runner';
 
@@ -94,6 +102,11 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
     failedSteps: [],
   };
   setHandler(runStateQuery, () => run);
+  // S3 events wake the run's waiting sensors on that bucket (they look again at once).
+  const eventCounts = new Map<string, number>();
+  setHandler(s3ObjectEventSignal, (event) => {
+    eventCounts.set(event.bucket, (eventCounts.get(event.bucket) ?? 0) + 1);
+  });
   const setRunState = (status: RunState['status']): void => {
     run.status = status;
     upsertSearchAttributes([{ key: searchAttributes.runState, value: status }]);
@@ -140,6 +153,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
     runner: run.runner,
     followers: followers.get(step.id) ?? [],
     context,
+    events: { count: (bucket) => eventCounts.get(bucket) ?? 0 },
   });
 
   /** A branch's choice: followers it did not choose settle as skipped. */
@@ -166,7 +180,11 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
       run.failedSteps.push(st.id);
       return;
     }
-    const { xcom: output, chosen } = result.outcome;
+    const { xcom: output, chosen, skipped } = result.outcome;
+    if (skipped !== undefined) {
+      settle(st, 'skipped', skipped);
+      return;
+    }
     if (output !== undefined) {
       xcom[step.id] = output;
       st.output = output;

@@ -29,6 +29,7 @@ import {
   parseDuration,
 } from '../pipeline';
 import type { Runner } from './definitions';
+import { type SensorEvents, runSensor } from './sensor';
 
 /** Extra time the server allows a try beyond its own timeout, so the activity's own kill and message win. */
 const TIMEOUT_GRACE_MS = 30_000;
@@ -69,6 +70,8 @@ export interface StepEnv {
   mapIndex?: number;
   /** Workflow that takes the try's intermediate metrics (the mapped step's coordinator). */
   metricsTo?: string;
+  /** S3 events the run has been told of: they wake waiting s3Key sensors. */
+  events?: SensorEvents;
 }
 
 /** The part of a step's state its tries move along. */
@@ -79,16 +82,27 @@ export interface TryProgress {
   startedAt?: string;
   endedAt?: string;
   error?: string;
+  /** What a waiting sensor saw last, and when it looks again. */
+  note?: string;
 }
 
 export interface StepOutcome {
   xcom?: Json;
   /** For branch steps: the followers chosen. */
   chosen?: string[];
+  /** The step settles as skipped, for this reason (a sensor's softFail). */
+  skipped?: string;
 }
 
 /** Runs one try: the activity for the step's kind, with `config` already rendered. */
-async function runTry(step: StepSpec, config: Record<string, unknown>, attempt: number, env: StepEnv): Promise<StepOutcome> {
+async function runTry(
+  step: StepSpec,
+  config: Record<string, unknown>,
+  attempt: number,
+  env: StepEnv,
+  progress: TryProgress,
+  changed: () => void,
+): Promise<StepOutcome> {
   const timeoutMs = ms(step.timeout);
   const acts = proxyActivities<TrainyardActivities>({
     activityId: `${step.id}#${attempt}`,
@@ -131,6 +145,9 @@ async function runTry(step: StepSpec, config: Record<string, unknown>, attempt: 
       const c = config as { webhookEnv?: string; url?: string; text: string; fields?: Record<string, unknown> };
       return acts.notify({ ...call, ...c });
     }
+    case 'sensor.s3Key':
+    case 'sensor.pipeline':
+      return runSensor(step, config, call, env.logicalDate, ms(step.heartbeatTimeout), env.events, progress, changed);
     case 'branch': {
       // Conditions are read from the unrendered spec: they are expressions, not templates.
       const raw = step.config as { cases?: { if: string; then: string | string[] }[]; otherwise?: string | string[] };
@@ -195,8 +212,9 @@ export async function runTries(
       } catch (err) {
         throw stepError(`cannot render step config: ${(err as Error).message}`, 'TemplateError');
       }
-      const outcome = await runTry(step, config, attempt, env);
+      const outcome = await runTry(step, config, attempt, env, progress, changed);
       delete progress.error;
+      delete progress.note;
       settle('success');
       return { ok: true, outcome };
     } catch (err) {

@@ -8,7 +8,9 @@ import {
   PIPELINE_RUN_WORKFLOW,
   type PipelineRunInput,
   type RunState,
+  type S3ObjectEvent,
   runStateQuery,
+  s3ObjectEventSignal,
   searchAttributes,
 } from '../../workflows/definitions';
 import { PipelinesService } from '../pipelines/pipelines.service';
@@ -34,7 +36,7 @@ export class RunsService {
    * is started when any check fails; all failures are reported together.
    */
   async start(pipelineId: string, request: CreateRunDto): Promise<RunCreated> {
-    const { spec, version } = this.pipelines.get(pipelineId);
+    const { spec } = this.pipelines.get(pipelineId);
     const problems = [...resolveParams(spec, request.params ?? {}).problems];
     let logicalDate = new Date();
     if (request.logicalDate != null) {
@@ -47,28 +49,49 @@ export class RunsService {
 
     const isoDate = logicalDate.toISOString();
     const runId = request.idempotencyKey ?? `${spec.id}-${isoDate.slice(0, 10)}-${randomBytes(4).toString('hex')}`;
-    const input: PipelineRunInput = {
-      spec,
-      pipelineVersion: version,
-      ...(request.params ? { params: request.params as Record<string, Json> } : {}),
-      logicalDate: isoDate,
-      runner: request.runner ?? 'local',
-    };
-    const handle = await this.client.workflow.start(PIPELINE_RUN_WORKFLOW, {
+    const handle = await this.client.workflow.start(
+      PIPELINE_RUN_WORKFLOW,
+      this.runOptions(pipelineId, runId, logicalDate, { ...(request.params ? { params: request.params as Record<string, Json> } : {}), runner: request.runner ?? 'local' }),
+    );
+    return this.created(pipelineId, runId, isoDate, handle.firstExecutionRunId);
+  }
+
+  /**
+   * Starts a run of the pipeline for a logical date with the S3 event as its first signal, or only
+   * signals it when a run with that id is open (signal-with-start). A closed run with that id
+   * is never started again: that is a WorkflowExecutionAlreadyStartedError.
+   */
+  async signalWithStart(pipelineId: string, runId: string, logicalDate: Date, event: S3ObjectEvent): Promise<RunCreated> {
+    const handle = await this.client.workflow.signalWithStart(PIPELINE_RUN_WORKFLOW, {
+      ...this.runOptions(pipelineId, runId, logicalDate, { runner: 'local' }),
+      signal: s3ObjectEventSignal,
+      signalArgs: [event],
+    });
+    return this.created(pipelineId, runId, logicalDate.toISOString(), handle.signaledRunId);
+  }
+
+  /** What starting a run of the pipeline takes; a run id names one run forever (reuse is refused). */
+  private runOptions(pipelineId: string, runId: string, logicalDate: Date, extra: Pick<PipelineRunInput, 'params' | 'runner'>) {
+    const { spec, version } = this.pipelines.get(pipelineId);
+    const input: PipelineRunInput = { spec, pipelineVersion: version, ...extra, logicalDate: logicalDate.toISOString() };
+    return {
       taskQueue: this.taskQueue,
       workflowId: runId,
-      args: [input],
-      // A key names one run forever, not only while it runs: reuse is a 409.
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      args: [input] as [PipelineRunInput],
+      workflowIdReusePolicy: 'REJECT_DUPLICATE' as const,
       typedSearchAttributes: [
         { key: searchAttributes.pipelineId, value: spec.id },
         { key: searchAttributes.pipelineVersion, value: version },
         { key: searchAttributes.logicalDate, value: logicalDate },
       ],
-    });
+    };
+  }
+
+  private created(pipelineId: string, runId: string, isoDate: string, temporalRunId: string): RunCreated {
+    const { spec, version } = this.pipelines.get(pipelineId);
     return {
       runId,
-      temporalRunId: handle.firstExecutionRunId,
+      temporalRunId,
       pipelineId: spec.id,
       pipelineVersion: version,
       logicalDate: isoDate,

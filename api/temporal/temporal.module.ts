@@ -6,7 +6,7 @@
 import { type DynamicModule, Module, type ValueProvider } from '@nestjs/common';
 import type { Client } from '@temporalio/client';
 import type { PipelineRegistry } from '../../worker/registry';
-import { PIPELINE_REGISTRY, TASK_QUEUE, TEMPORAL_CLIENT, TEMPORAL_UI_URL, type Token } from './temporal.tokens';
+import { EVENTS_TOKEN, PIPELINE_REGISTRY, TASK_QUEUE, TEMPORAL_CLIENT, TEMPORAL_UI_URL, type Token } from './temporal.tokens';
 
 export interface TemporalModuleOptions {
   client: Client;
@@ -14,6 +14,8 @@ export interface TemporalModuleOptions {
   taskQueue: string;
   /** @default 'http://127.0.0.1:8233' */
   temporalUiUrl?: string;
+  /** The bearer token of POST /events/s3; without one that endpoint answers 503. */
+  eventsToken?: string;
 }
 
 export const DEFAULT_TEMPORAL_UI_URL = 'http://127.0.0.1:8233';
@@ -30,6 +32,7 @@ export class TemporalModule {
       valueProvider(PIPELINE_REGISTRY, options.registry),
       valueProvider(TASK_QUEUE, options.taskQueue),
       valueProvider(TEMPORAL_UI_URL, (options.temporalUiUrl ?? DEFAULT_TEMPORAL_UI_URL).replace(/\/+$/, '')),
+      valueProvider(EVENTS_TOKEN, options.eventsToken || undefined),
     ];
     return {
       module: TemporalModule,

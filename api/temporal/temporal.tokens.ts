@@ -20,3 +20,5 @@ export const PIPELINE_REGISTRY = token<PipelineRegistry>('PipelineRegistry');
 export const TASK_QUEUE = token<string>('TaskQueue');
 /** Base URL of the Temporal Web UI, without a trailing slash. */
 export const TEMPORAL_UI_URL = token<string>('TemporalUiUrl');
+/** The bearer token S3 event notifications must carry; undefined turns the endpoint off. */
+export const EVENTS_TOKEN = token<string | undefined>('EventsToken');

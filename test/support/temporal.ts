@@ -10,6 +10,7 @@ import path from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, type Logger, Runtime, type Worker } from '@temporalio/worker';
+import type { S3ClientOptions } from '../../activities/object-store';
 import type { Pipeline } from '../../pipeline';
 import { createRegistry, createWorker, ensureSearchAttributes } from '../../worker';
 import {
@@ -78,7 +79,14 @@ export interface TestWorker {
 export async function startWorker(
   env: TestWorkflowEnvironment,
   pipelines: readonly Pipeline[],
-  options: { localImages?: Record<string, string>; notifyEnv?: NodeJS.ProcessEnv; stateDir?: string; kubeconfigPath?: string; maxConcurrentTries?: number } = {},
+  options: {
+    localImages?: Record<string, string>;
+    notifyEnv?: NodeJS.ProcessEnv;
+    stateDir?: string;
+    kubeconfigPath?: string;
+    maxConcurrentTries?: number;
+    s3?: S3ClientOptions;
+  } = {},
 ): Promise<TestWorker> {
   const taskQueue = `test-${randomUUID()}`;
   const stateDir = options.stateDir ?? tempStateDir();
@@ -93,6 +101,7 @@ export async function startWorker(
     ...(options.notifyEnv ? { notifyEnv: options.notifyEnv } : {}),
     ...(options.kubeconfigPath ? { kubernetes: { kubeconfigPath: options.kubeconfigPath, namespace: 'default' } } : {}),
     ...(options.maxConcurrentTries ? { maxConcurrentTries: options.maxConcurrentTries } : {}),
+    ...(options.s3 ? { s3: options.s3 } : {}),
   });
   const stopped = run();
   return {
