@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # npm run demo [-- --keep-running] [-- --kubernetes] [-- --param threshold=0.95]
-# Bootstraps, starts Temporal, a worker, the API and a local webhook sink, runs the
-# flagship pipeline through the API, prints its steps and exits 0 only if it succeeded.
+# Bootstraps, starts Temporal, the local S3 server, a worker, the API and a local webhook
+# sink, runs the flagship pipeline through the API (its first step waits for the day's
+# training data in S3, which the demo uploads a few seconds later), prints its steps and
+# exits 0 only if it succeeded.
 # --kubernetes also starts the local cluster (real API server, KWOK nodes) and runs the
 # example's pod steps as pods there, then lists the pods and the nodes they ran on.
 set -euo pipefail
@@ -31,6 +33,16 @@ export TRAINYARD_SLACK_WEBHOOK_URL="http://127.0.0.1:$sink_port/hooks/demo"
 export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT"
 export TRAINYARD_TEMPORAL_UI_URL="http://127.0.0.1:$TEMPORAL_UI_PORT"
 export TRAINYARD_API_PORT="$API_PORT"
+
+# The local S3 server: the day's data, artifacts and large XCom live there. Its generated keys
+# stay in a 0600 file and reach the worker and API through their environment, never a log line.
+start_service local-s3 - node dist/scripts/local-s3.js "$STATE_DIR/s3"
+wait_for_line local-s3 "local s3 ready" 60
+s3_connection="$STATE_DIR/s3/connection.json"
+s3_field() { node -p "require(process.argv[1]).$1" "$s3_connection"; }
+export TRAINYARD_S3_ENDPOINT="$(s3_field endpoint)" TRAINYARD_S3_REGION="$(s3_field region)"
+export AWS_ACCESS_KEY_ID="$(s3_field accessKeyId)" AWS_SECRET_ACCESS_KEY="$(s3_field secretAccessKey)"
+export TRAINYARD_EVENTS_TOKEN="${TRAINYARD_EVENTS_TOKEN:-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')}"
 if ((kubernetes)); then
   stop_service local-cluster
   rm -rf "$STATE_DIR/kube"
@@ -46,9 +58,12 @@ wait_for_line worker "trainyard worker on" 60
 start_service api "$API_PORT" node dist/api/main.js
 say "worker (log $STATE_DIR/worker.log), API http://127.0.0.1:$API_PORT, Web UI http://127.0.0.1:$TEMPORAL_UI_PORT"
 
+# The day's data, uploaded by the demo client a few seconds after the run starts.
+python3 examples/ml-training/image/make_data.py --out "$STATE_DIR/digits.csv" >/dev/null
+
 status=0
 node dist/scripts/demo.js --api "http://127.0.0.1:$API_PORT" --ui "http://127.0.0.1:$TEMPORAL_UI_PORT" \
-  --notifications "$notifications" "${client_args[@]}" || status=$?
+  --notifications "$notifications" --data "$STATE_DIR/digits.csv" "${client_args[@]}" || status=$?
 
 if ((keep)); then
   say "services left running (--keep-running); stop them with: npm run stop"
@@ -57,6 +72,7 @@ else
   stop_service worker
   stop_service webhook-sink
   stop_service local-cluster
+  stop_service local-s3
   bash scripts/temporal-stop.sh >/dev/null
 fi
 exit "$status"

@@ -6,8 +6,12 @@
  *   node dist/scripts/demo.js --api http://127.0.0.1:3000 --ui http://127.0.0.1:8233 [--param threshold=0.95]
  */
 import { readFileSync } from 'node:fs';
+import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { KubeConfig, type V1Pod, Watch } from '@kubernetes/client-node';
 import { runSelector } from '../activities/kubernetes/naming';
+import { createS3Client } from '../activities/object-store';
+import { TRAINING_DATA } from '../examples/ml-training/pipeline';
+import { s3OptionsFrom } from '../worker/config';
 import type { RunState, StepRunState } from '../workflows/definitions';
 
 interface Options {
@@ -18,7 +22,12 @@ interface Options {
   notifications?: string;
   runner: 'local' | 'kubernetes';
   kubeconfig?: string;
+  /** The day's data file, uploaded to the sensor's key a few seconds after the run starts. */
+  data?: string;
 }
+
+/** How long the demo lets the sensor wait before the data lands. */
+const DATA_DELAY_MS = 4000;
 
 function parseArgs(argv: string[]): Options {
   const options: Options = { api: 'http://127.0.0.1:3000', ui: 'http://127.0.0.1:8233', pipeline: 'ml_training_pipeline', params: {}, runner: 'local' };
@@ -29,6 +38,7 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--ui') options.ui = value;
     else if (flag === '--pipeline') options.pipeline = value;
     else if (flag === '--notifications') options.notifications = value;
+    else if (flag === '--data') options.data = value;
     else if (flag === '--kubeconfig') {
       options.kubeconfig = value;
       options.runner = 'kubernetes';
@@ -70,6 +80,34 @@ async function request(url: string, init?: RequestInit): Promise<{ status: numbe
   return { status: res.status, body: (await res.json()) };
 }
 
+/**
+ * Plays the upstream system: uploads the day's data where the sensor looks, then sends the
+ * S3 event notification S3 would send, so the waiting sensor looks again at once.
+ */
+async function deliverData(options: Options, logicalDate: string): Promise<string> {
+  const s3Options = s3OptionsFrom(process.env);
+  if (!options.data || !s3Options) throw new Error('the demo needs --data and the local S3 server (TRAINYARD_S3_ENDPOINT)');
+  const key = TRAINING_DATA.key.replace('{{ ds }}', logicalDate.slice(0, 10));
+  const s3 = createS3Client(s3Options);
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: TRAINING_DATA.bucket })).catch((err: { name?: string }) => {
+      if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;
+    });
+    const body = readFileSync(options.data);
+    const put = await s3.send(new PutObjectCommand({ Bucket: TRAINING_DATA.bucket, Key: key, Body: body }));
+    const record = { eventName: 'ObjectCreated:Put', s3: { bucket: { name: TRAINING_DATA.bucket }, object: { key, size: body.length, eTag: put.ETag } } };
+    const sent = await request(`${options.api}/events/s3`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${process.env.TRAINYARD_EVENTS_TOKEN ?? ''}` },
+      body: JSON.stringify({ Records: [record] }),
+    });
+    const actions = ((sent.body as { outcomes?: { action: string }[] }).outcomes ?? []).map((o) => o.action).join(', ');
+    return `uploaded s3://${TRAINING_DATA.bucket}/${key} (${(body.length / 1024).toFixed(0)} KiB); S3 event sent: ${sent.status} ${actions || 'nothing woken'}`;
+  } finally {
+    s3.destroy();
+  }
+}
+
 interface SeenPod {
   name: string;
   namespace: string;
@@ -108,8 +146,21 @@ async function main(): Promise<number> {
     console.error(`trainyard demo: the API refused the run (${created.status}): ${JSON.stringify(created.body)}`);
     return 1;
   }
-  const { runId, pipelineVersion } = created.body as { runId: string; pipelineVersion: string };
+  const { runId, pipelineVersion, logicalDate } = created.body as { runId: string; pipelineVersion: string; logicalDate: string };
   console.log(`\nrun ${runId} of ${options.pipeline} (version ${pipelineVersion}) started through POST /pipelines/${options.pipeline}/runs\n`);
+  const clock = (): string => new Date().toISOString().slice(11, 19);
+  const delivered = options.data
+    ? new Promise((resolve) => setTimeout(resolve, DATA_DELAY_MS))
+        .then(() => deliverData(options, logicalDate))
+        .then(
+          (line) => console.log(`  ${clock()}  ${line}`),
+          (err: unknown) => {
+            // Without its data the run would wait out the sensor's timeout: end the demo now.
+            console.error(`trainyard demo: could not deliver the day's data: ${err instanceof Error ? err.message : String(err)}`);
+            process.exit(1);
+          },
+        )
+    : Promise.resolve();
 
   const pods = options.kubeconfig ? await watchPods(options.kubeconfig, runId) : undefined;
   const seen = new Map<string, string>();
@@ -119,18 +170,19 @@ async function main(): Promise<number> {
     if (polled.status === 200) {
       state = polled.body as RunState;
       for (const s of state.steps) {
-        const key = `${s.state}/${s.attempt}`;
+        const key = `${s.state}/${s.attempt}/${s.note ?? ''}`;
         if (seen.get(s.id) === key || s.state === 'queued') continue;
         seen.set(s.id, key);
-        const detail = s.state === 'running' ? `try ${s.attempt}/${s.maxAttempts}` : s.state === 'success' ? `${seconds(s)} ${briefXCom(s.output)}` : (s.error ?? '');
-        const clock = new Date().toISOString().slice(11, 19);
-        console.log(`  ${clock}  ${s.id.padEnd(34)} ${s.state.padEnd(16)} ${detail.split('\n')[0] ?? ''}`);
+        const running = `try ${s.attempt}/${s.maxAttempts}${s.note ? `: ${s.note}` : ''}`;
+        const detail = s.state === 'running' ? running : s.state === 'success' ? `${seconds(s)} ${briefXCom(s.output)}` : (s.error ?? '');
+        console.log(`  ${clock()}  ${s.id.padEnd(34)} ${s.state.padEnd(16)} ${detail.split('\n')[0] ?? ''}`);
       }
       if (state.status !== 'running') break;
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
 
+  await delivered;
   console.log(`\n${table([
     ['step', 'state', 'try', 'time', 'XCom'],
     ...state.steps.map((s) => [s.id, s.state, s.attempt ? `${s.attempt}/${s.maxAttempts}` : '-', seconds(s), briefXCom(s.output)]),

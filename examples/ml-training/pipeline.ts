@@ -1,6 +1,6 @@
 /**
  * The flagship example: the daily ML training pipeline Airflow users know
- * (validate -> preprocess -> hyperparameter search: generate the grid, train one
+ * (wait for the day's data in S3 -> validate -> preprocess -> hyperparameter search: generate the grid, train one
  * pod per point with early stopping, select the best -> evaluate -> deploy or
  * skip -> notify), written for Trainyard. The container steps carry their Kubernetes settings
  * (resources, GPU toleration, node selector, shared volume); on the local
@@ -36,6 +36,9 @@ const SHARED_DATA = {
   volumes: [{ name: 'shared-data', persistentVolumeClaim: { claimName: 'ml-shared-pvc' } }],
   volumeMounts: [{ name: 'shared-data', mountPath: '/shared' }],
 };
+
+/** Where the upstream system drops each day's training data; the run starts by waiting for it. */
+export const TRAINING_DATA = { bucket: 'ml-datasets', key: 'daily/{{ ds }}/digits.csv' } as const;
 
 /**
  * The grid the search trains: 3 learning rates x 2 batch sizes x 2 optimizers = 12
@@ -78,6 +81,16 @@ export const pipeline = definePipeline(
     defaults: { retries: 2, retryDelay: '30s', timeout: '30m' },
   },
   (p) => {
+    // The article's S3KeySensor: reschedule mode holds no worker slot while it waits, and an
+    // S3 event notification (POST /events/s3) makes it look again at once.
+    const data = p.s3KeySensor('wait_for_training_data', {
+      ...TRAINING_DATA,
+      minSize: 1,
+      mode: 'reschedule',
+      pokeInterval: '5m',
+      timeout: '6h',
+    });
+
     const prepared = p.group('data_preparation', (g) => {
       const validated = g.pod('validate_data', {
         image: 'ml-tools:latest',
@@ -86,7 +99,7 @@ export const pipeline = definePipeline(
         arguments: ['--date', '{{ ds }}'],
         env: [{ name: 'DATA_DATE', value: '{{ ds }}' }],
         resources: { requests: { cpu: '2', memory: '8Gi' }, limits: { cpu: '4', memory: '16Gi' } },
-      });
+      }, { after: [data] });
       return g.pod(
         'preprocess_data',
         {

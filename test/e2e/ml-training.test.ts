@@ -3,22 +3,33 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { localImages, pipeline } from '../../examples/ml-training/pipeline';
+import { spawnSync } from 'node:child_process';
+import { TRAINING_DATA, localImages, pipeline } from '../../examples/ml-training/pipeline';
+import { type S3KeyMatches } from '../../pipeline';
+import { type TestS3, startTestS3 } from '../support/s3';
 import { type WebhookSink, startWebhookSink } from '../support/webhook';
-import { type TestWorker, runToEnd, startDevServer, startWorker, states, step } from '../support/temporal';
+import { type TestWorker, runToEnd, startDevServer, startWorker, states, step, tempStateDir } from '../support/temporal';
 
 describe('the ml-training example, end to end on the local runner', () => {
   let env: TestWorkflowEnvironment;
   let worker: TestWorker;
   let sink: WebhookSink;
+  let s3: TestS3;
+  const dataKey = TRAINING_DATA.key.replace('{{ ds }}', '2026-03-01');
   before(async () => {
     sink = await startWebhookSink();
-    env = await startDevServer();
-    worker = await startWorker(env, [pipeline], { localImages, notifyEnv: { TRAINYARD_SLACK_WEBHOOK_URL: `${sink.url}/hook` } });
+    [env, s3] = await Promise.all([startDevServer(), startTestS3([TRAINING_DATA.bucket])]);
+    // The day's data, as the upstream system delivers it: the example's first step waits for it.
+    const csv = path.join(tempStateDir(), 'digits.csv');
+    const made = spawnSync('python3', ['examples/ml-training/image/make_data.py', '--out', csv], { encoding: 'utf8' });
+    assert.equal(made.status, 0, made.stderr);
+    await s3.put(TRAINING_DATA.bucket, dataKey, readFileSync(csv));
+    worker = await startWorker(env, [pipeline], { localImages, notifyEnv: { TRAINYARD_SLACK_WEBHOOK_URL: `${sink.url}/hook` }, s3: s3.options });
   });
   after(async () => {
     await worker?.stop();
     await env?.teardown();
+    await s3?.stop();
     sink?.close();
   });
 
@@ -26,6 +37,7 @@ describe('the ml-training example, end to end on the local runner', () => {
     const { state, error } = await runToEnd(env, worker, pipeline, { params: { threshold: 0.5 } });
     assert.equal(error, undefined, error);
     assert.deepEqual(states(state), {
+      wait_for_training_data: 'success',
       'data_preparation.validate_data': 'success',
       'data_preparation.preprocess_data': 'success',
       'model_training.generate_hyperparams': 'success',
@@ -37,6 +49,8 @@ describe('the ml-training example, end to end on the local runner', () => {
       skip_deployment: 'skipped',
       send_notification: 'success',
     });
+    const data = step(state, 'wait_for_training_data').output as unknown as S3KeyMatches;
+    assert.deepEqual(data.matches.map((m) => m.key), [dataKey]);
     const validated = step(state, 'data_preparation.validate_data').output as { rows: number; classes: number };
     assert.equal(validated.rows, 1797);
     assert.equal(validated.classes, 10);

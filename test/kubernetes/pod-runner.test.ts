@@ -12,6 +12,8 @@ import path from 'node:path';
 import { PIPELINE_RUN_WORKFLOW, type RunState, runStateQuery } from '../../workflows/definitions';
 import { pipeline as reattach } from '../fixtures/pod-reattach-pipeline';
 import { pipeline as kwokExample } from '../../examples/ml-training/on-kwok';
+import { TRAINING_DATA } from '../../examples/ml-training/pipeline';
+import { type TestS3, startTestS3 } from '../support/s3';
 import { exitCode, spawnNode } from '../support/process';
 import { type TestCluster, listPods, startTestCluster } from '../support/kubernetes';
 import { echo } from '../support/tasks';
@@ -77,6 +79,7 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
   let cluster: TestCluster;
   let worker: TestWorker;
   let sink: WebhookSink;
+  let s3: TestS3;
 
   const fields = pipeline({ id: 'pod_fields', params: { lr: 0.001 } }, (p) => {
     p.pod('train', fullConfig);
@@ -112,9 +115,12 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
   });
 
   before(async () => {
-    [env, cluster, sink] = await Promise.all([startDevServer(), startTestCluster(), startWebhookSink()]);
+    [env, cluster, sink, s3] = await Promise.all([startDevServer(), startTestCluster(), startWebhookSink(), startTestS3([TRAINING_DATA.bucket])]);
+    // The example starts by waiting for the day's data (runs here are for 2026-03-01).
+    await s3.put(TRAINING_DATA.bucket, TRAINING_DATA.key.replace('{{ ds }}', '2026-03-01'), 'p0,label\n0,0\n');
     worker = await startWorker(env, [fields, placement, outcomes, finishing, forever, scoped, kwokExample], {
       kubeconfigPath: cluster.kubeconfigPath,
+      s3: s3.options,
       notifyEnv: { TRAINYARD_SLACK_WEBHOOK_URL: `${sink.url}/hook` },
     });
     await cluster.kc.makeApiClient(SchedulingV1Api).createPriorityClass({ body: { metadata: { name: 'ml-high' }, value: 1000 } });
@@ -122,7 +128,7 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
   });
   after(async () => {
     await worker?.stop();
-    await Promise.all([env?.teardown(), cluster?.stop()]);
+    await Promise.all([env?.teardown(), cluster?.stop(), s3?.stop()]);
     sink?.close();
   });
 
