@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, type Logger, Runtime, type Worker } from '@temporalio/worker';
 import type { Pipeline } from '../../pipeline';
@@ -65,8 +66,15 @@ export function tempStateDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'trainyard-test-'));
 }
 
+/** A client of the test server that encodes and decodes with `codec`, as a worker with it does. */
+export function codecClient(env: TestWorkflowEnvironment, codec: PayloadCodec): Client {
+  return new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: { payloadCodecs: [codec] } });
+}
+
 export interface TestWorker {
   worker: Worker;
+  /** A client whose payload codec matches the worker's (the environment's own client when it has none). */
+  client: Client;
   taskQueue: string;
   stateDir: string;
   /** Resolves when the worker has stopped. */
@@ -78,7 +86,14 @@ export interface TestWorker {
 export async function startWorker(
   env: TestWorkflowEnvironment,
   pipelines: readonly Pipeline[],
-  options: { localImages?: Record<string, string>; notifyEnv?: NodeJS.ProcessEnv; stateDir?: string; kubeconfigPath?: string; maxConcurrentTries?: number } = {},
+  options: {
+    localImages?: Record<string, string>;
+    notifyEnv?: NodeJS.ProcessEnv;
+    stateDir?: string;
+    kubeconfigPath?: string;
+    maxConcurrentTries?: number;
+    payloadCodec?: PayloadCodec;
+  } = {},
 ): Promise<TestWorker> {
   const taskQueue = `test-${randomUUID()}`;
   const stateDir = options.stateDir ?? tempStateDir();
@@ -93,10 +108,12 @@ export async function startWorker(
     ...(options.notifyEnv ? { notifyEnv: options.notifyEnv } : {}),
     ...(options.kubeconfigPath ? { kubernetes: { kubeconfigPath: options.kubeconfigPath, namespace: 'default' } } : {}),
     ...(options.maxConcurrentTries ? { maxConcurrentTries: options.maxConcurrentTries } : {}),
+    ...(options.payloadCodec ? { payloadCodec: options.payloadCodec } : {}),
   });
   const stopped = run();
   return {
     worker,
+    client: options.payloadCodec ? codecClient(env, options.payloadCodec) : env.client,
     taskQueue,
     stateDir,
     stopped,
@@ -107,15 +124,15 @@ export async function startWorker(
   };
 }
 
-/** Starts a pipeline run. */
+/** Starts a pipeline run, with the worker's client (so with its payload codec). */
 export async function startRun(
-  env: TestWorkflowEnvironment,
+  _env: TestWorkflowEnvironment,
   worker: TestWorker,
   pipeline: Pipeline,
   input: Omit<PipelineRunInput, 'spec'> & { workflowId?: string } = {},
 ): Promise<WorkflowHandle> {
   const { workflowId, ...rest } = input;
-  return env.client.workflow.start(PIPELINE_RUN_WORKFLOW, {
+  return worker.client.workflow.start(PIPELINE_RUN_WORKFLOW, {
     taskQueue: worker.taskQueue,
     workflowId: workflowId ?? `${pipeline.spec.id}-${randomUUID()}`,
     args: [{ spec: pipeline.spec, pipelineVersion: pipeline.version, logicalDate: '2026-03-01T00:00:00Z', ...rest } satisfies PipelineRunInput],
