@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { Payload } from '@temporalio/common';
 import { ClaimCheckError } from './errors';
-import { metadataText, payloadOf } from './payload-bytes';
+import { encodingOf, payloadOf } from './payload-bytes';
 
 export const CLAIM_CHECK_ENCODING = 'binary/trainyard-claim-check';
 
@@ -36,7 +36,7 @@ export function referencePayload(ref: ClaimCheckReference): Payload {
 
 /** The reference a payload carries, or undefined when it is not a reference payload. */
 export function referenceOf(payload: Payload): ClaimCheckReference | undefined {
-  if (metadataText(payload, 'encoding') !== CLAIM_CHECK_ENCODING) return undefined;
+  if (encodingOf(payload) !== CLAIM_CHECK_ENCODING) return undefined;
   let parsed: Partial<ClaimCheckReference> | null = null;
   try {
     parsed = JSON.parse(Buffer.from(payload.data ?? new Uint8Array()).toString('utf8')) as Partial<ClaimCheckReference> | null;

@@ -24,5 +24,5 @@ export {
 export { CLAIM_CHECK_ENCODING, ensureBucket, referenceOf, type ClaimCheckReference } from './claim-check-store';
 export { ENCRYPTED_ENCODING, KEY_ID_METADATA, encryptedWith } from './payload-cipher';
 export { PAYLOAD_KEY_BYTES, payloadKeyFromBase64, payloadKeyOf, type PayloadKey } from './payload-key';
-export { payloadFromBytes, payloadToBytes } from './payload-bytes';
+export { encodingOf, payloadFromBytes, payloadToBytes } from './payload-bytes';
 export { ClaimCheckError, PayloadDecryptionError, PayloadKeyError } from './errors';

@@ -20,6 +20,11 @@ export function metadataText(payload: Payload, key: string): string | undefined 
   return value ? Buffer.from(value).toString('utf8') : undefined;
 }
 
+/** The payload's `encoding` metadata ('json/plain', 'binary/trainyard-claim-check', ...), or '' when it has none. */
+export function encodingOf(payload: Payload): string {
+  return metadataText(payload, 'encoding') ?? '';
+}
+
 /** A payload with the given encoding and other metadata (text), carrying `data`. */
 export function payloadOf(encoding: string, metadata: Record<string, string>, data: Uint8Array): Payload {
   const entries = Object.entries({ encoding, ...metadata }).map(([k, v]): [string, Uint8Array] => [k, Buffer.from(v, 'utf8')]);

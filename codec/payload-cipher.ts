@@ -12,7 +12,7 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { Payload } from '@temporalio/common';
 import { PayloadDecryptionError } from './errors';
-import { metadataText, payloadOf } from './payload-bytes';
+import { encodingOf, metadataText, payloadOf } from './payload-bytes';
 import type { PayloadKey } from './payload-key';
 
 export const ENCRYPTED_ENCODING = 'binary/trainyard-encrypted';
@@ -26,7 +26,7 @@ export type NonceKind = 'random' | 'derived';
 
 /** The key id of an encrypted payload, or undefined when the payload is not one. */
 export function encryptedWith(payload: Payload): string | undefined {
-  if (metadataText(payload, 'encoding') !== ENCRYPTED_ENCODING) return undefined;
+  if (encodingOf(payload) !== ENCRYPTED_ENCODING) return undefined;
   return metadataText(payload, KEY_ID_METADATA) ?? '(none)';
 }
 

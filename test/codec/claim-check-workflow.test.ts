@@ -17,6 +17,7 @@ import {
   ENCRYPTED_ENCODING,
   PayloadDecryptionError,
   TrainyardPayloadCodec,
+  encodingOf,
   payloadKeyOf,
   payloadToBytes,
   referenceOf,
@@ -57,12 +58,12 @@ const secretPipeline = pipeline({ id: 'codec_secret', params: { token: 'none' } 
 });
 
 const signalled = pipeline({ id: 'codec_signals' }, (p) => {
-  p.task('trial', train, { quality: mapValue<number>('q'), steps: 10, everyMs: 100 }, {
+  // Long enough (3 s) that the weak trial is judged while it still runs.
+  p.task('trial', train, { quality: mapValue<number>('q'), steps: 30, everyMs: 100 }, {
     map: { expand: { q: [0.9, 0.92, 0.91, 0.1] }, maxActive: 4, earlyStopping: { metric: 'score', mode: 'max', minSteps: 3, minTrials: 3 } },
   });
 });
 
-const encodingOf = (p: Payload): string => Buffer.from(p.metadata?.encoding ?? new Uint8Array()).toString();
 
 type History = temporal.api.history.v1.IHistory;
 
@@ -186,5 +187,6 @@ describe('payload codec in workflows', () => {
     const signals = (coordinator.events ?? []).filter((e) => e.workflowExecutionSignaledEventAttributes);
     assert.ok(signals.length >= 3, `only ${signals.length} signals`);
     for (const p of payloadsIn(signals)) assert.equal(encodingOf(p), ENCRYPTED_ENCODING);
+    assert.equal(coordinator.events?.filter((e) => e.workflowTaskFailedEventAttributes).length, 0, 'the coordinator failed to decode something');
   });
 });

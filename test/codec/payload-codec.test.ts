@@ -8,8 +8,10 @@ import {
   CLAIM_CHECK_ENCODING,
   ClaimCheckError,
   ENCRYPTED_ENCODING,
+  KEY_ID_METADATA,
   PayloadDecryptionError,
   TrainyardPayloadCodec,
+  encodingOf,
   payloadKeyOf,
   payloadToBytes,
   referenceOf,
@@ -19,7 +21,6 @@ import { type TestS3, keysUnder, objectBytes, recordCommands, startTestS3 } from
 const BUCKET = 'codec-unit';
 const THRESHOLD = 4096;
 
-const encodingOf = (p: Payload): string => Buffer.from(p.metadata?.encoding ?? new Uint8Array()).toString();
 const json = (value: unknown): Payload => defaultPayloadConverter.toPayload(value);
 const valueOf = (p: Payload | undefined): unknown => defaultPayloadConverter.fromPayload(p ?? {});
 
@@ -125,7 +126,7 @@ describe('payload codec', () => {
     const secret = json({ token: 'inline-secret-5b1e' });
     const [a, b] = await sealed.encode([secret, secret]);
     assert.equal(encodingOf(a ?? {}), ENCRYPTED_ENCODING);
-    assert.equal(Buffer.from(a?.metadata?.['encryption-key-id'] ?? []).toString(), key.id);
+    assert.equal(Buffer.from(a?.metadata?.[KEY_ID_METADATA] ?? []).toString(), key.id);
     assert.ok(!Buffer.from(payloadToBytes(a ?? {})).includes('inline-secret-5b1e'), 'the plaintext shows through');
     assert.ok(!Buffer.from(a?.data ?? []).equals(Buffer.from(b?.data ?? [])), 'two encryptions of one value are alike');
     assert.deepEqual((await sealed.decode([a ?? {}, b ?? {}])).map(valueOf), [{ token: 'inline-secret-5b1e' }, { token: 'inline-secret-5b1e' }]);
