@@ -4,9 +4,10 @@
  * api/main wiring the codec from the environment.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
+import { isDeepStrictEqual, promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { INestApplication } from '@nestjs/common';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
@@ -21,6 +22,7 @@ import { type TestS3, keysUnder, startTestS3 } from '../support/s3';
 import { type TestWorker, eventually, runToEnd, startDevServer, startWorker, step } from '../support/temporal';
 
 const BUCKET = 'codec-api';
+const execFileAsync = promisify(execFile);
 const UI = 'http://127.0.0.1:8233';
 
 const report = defineTask('codec.report', (args: { rows: number }) => ({ rows: args.rows, table: 'r'.repeat(args.rows * 100) }));
@@ -98,6 +100,26 @@ describe('codec endpoints', () => {
     const { xcom } = defaultPayloadConverter.fromPayload<{ xcom: { rows: number; table: string } }>(fromJson(decoded as JsonPayload));
     assert.equal(xcom.table.length, 200_000);
     assert.ok(isDeepStrictEqual(xcom, step(state, 'report').output), 'the decoded activity result is not the step output');
+  });
+
+  it('serves the Temporal CLI as its --codec-endpoint: `temporal workflow show` gets decoded payloads', async () => {
+    const { state } = await runToEnd(env, worker, reporting);
+    const cli = process.env.TRAINYARD_TEMPORAL_BIN;
+    assert.ok(cli, 'TRAINYARD_TEMPORAL_BIN is not set; run the tests with npm test');
+    /** The activity result as `temporal workflow show --output json` prints it (proto JSON). */
+    const shown = async (...extra: string[]): Promise<JsonPayload> => {
+      const args = ['workflow', 'show', '--workflow-id', state.runId, '--address', env.address, '--output', 'json', ...extra];
+      const { stdout } = await execFileAsync(cli, args, { maxBuffer: 64 * 1024 * 1024 });
+      const { events } = JSON.parse(stdout) as { events: { activityTaskCompletedEventAttributes?: { result: { payloads: JsonPayload[] } } }[] };
+      const result = events.find((e) => e.activityTaskCompletedEventAttributes)?.activityTaskCompletedEventAttributes?.result.payloads[0];
+      assert.ok(result, 'no activity result in the CLI output');
+      return result;
+    };
+    assert.equal(encodingOf(await shown()), CLAIM_CHECK_ENCODING);
+    const decoded = await shown('--codec-endpoint', `${base}/codec`);
+    assert.equal(encodingOf(decoded), 'json/plain');
+    const { xcom } = defaultPayloadConverter.fromPayload<{ xcom: { rows: number; table: string } }>(fromJson(decoded));
+    assert.equal(xcom.table, 'r'.repeat(200_000));
   });
 
   it('encodes and decodes over HTTP: a large payload comes back a reference, then itself', async () => {
