@@ -29,6 +29,7 @@ export default tseslint.config(
             { group: ['@kubernetes/client-node', '@aws-sdk/*'], message: 'Workflows do no I/O: call an activity.' },
             { group: ['**/activities', '**/activities/*'], allowTypeImports: true, message: 'Import activities as types only.' },
             { group: ['**/worker', '**/worker/*', '**/api', '**/api/*'], message: 'Workflows import only pipeline/ and workflows/.' },
+            { group: ['**/codec', '**/codec/*'], message: 'The SDK applies the payload codec outside the sandbox; workflows never import it.' },
           ],
         },
       ],

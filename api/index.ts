@@ -8,6 +8,7 @@
  *   GET  /pipelines/:id           one pipeline's spec and version
  *   POST /pipelines/:id/runs      start a run (201, 400, 404, 409)
  *   GET  /runs/:runId             a run's state: status, steps, XCom
+ *   POST /codec/decode, /encode   Temporal's remote codec protocol, for the Web UI
  *
  * `node dist/api/main.js` serves it with the worker's configuration.
  */

@@ -14,13 +14,21 @@
  *   TRAINYARD_S3_ENDPOINT   an S3-compatible server (versitygw, MinIO, ...); unset for AWS itself
  *   TRAINYARD_S3_REGION     region of the S3 client (else AWS_REGION)  @default us-east-1
  *   AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY   static S3 credentials; unset for the SDK's default chain
+ *   TRAINYARD_PAYLOAD_BUCKET    S3 bucket for payloads over the threshold (the claim-check codec; created
+ *                               if missing); needs the S3 access above   @default unset: all payloads stay in history
+ *   TRAINYARD_PAYLOAD_THRESHOLD payloads whose serialized size is above this many bytes go to the bucket
+ *                               (0 to 2097152, Temporal's limit)   @default 131072
+ *   TRAINYARD_PAYLOAD_KEY       base64 of 32 bytes (make one: openssl rand -base64 32): every payload is
+ *                               encrypted with AES-256-GCM, in history and in the bucket   @default unset: not encrypted
  *
  * S3 access (sensors, the claim-check codec, artifacts) is configured when
- * TRAINYARD_S3_ENDPOINT, TRAINYARD_S3_REGION or AWS_REGION is set.
+ * TRAINYARD_S3_ENDPOINT, TRAINYARD_S3_REGION or AWS_REGION is set. Worker, API
+ * and every other client must share the TRAINYARD_PAYLOAD_* settings.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { S3ClientOptions } from '../activities/object-store';
+import { DEFAULT_PAYLOAD_THRESHOLD, type PayloadKey, payloadKeyFromBase64 } from '../codec';
 
 export interface TrainyardConfig {
   address: string;
@@ -34,6 +42,17 @@ export interface TrainyardConfig {
   kubernetes?: KubernetesAccess;
   /** S3 access for sensors, the claim-check codec and artifacts; absent when none is configured. */
   s3?: S3ClientOptions;
+  /** The payload codec's settings; absent when neither a payload bucket nor a key is set. */
+  payloads?: PayloadSettings;
+}
+
+export interface PayloadSettings {
+  /** Payloads over the threshold go here; absent: all payloads stay in history. */
+  bucket?: string;
+  /** @default 131072 */
+  threshold: number;
+  /** Encrypts every payload; absent: none is encrypted. */
+  key?: PayloadKey;
 }
 
 export interface KubernetesAccess {
@@ -69,6 +88,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
   else if (env.KUBECONFIG) config.kubernetes = { kubeconfigPath: env.KUBECONFIG, namespace };
   const s3 = s3OptionsFrom(env);
   if (s3) config.s3 = s3;
+  const payloads = payloadSettingsFrom(env, s3);
+  if (payloads) config.payloads = payloads;
   if (env.TEMPORAL_TLS === '1' || env.TEMPORAL_TLS_CERT || env.TEMPORAL_API_KEY) {
     config.tls = {};
     if (env.TEMPORAL_TLS_CERT) config.tls.clientCertPath = env.TEMPORAL_TLS_CERT;
@@ -90,4 +111,40 @@ export function s3OptionsFrom(env: NodeJS.ProcessEnv): S3ClientOptions | undefin
     if (env.AWS_SESSION_TOKEN) options.sessionToken = env.AWS_SESSION_TOKEN;
   }
   return options;
+}
+
+/** Temporal's default limit on one payload; a larger threshold would let the server refuse payloads. */
+const MAX_PAYLOAD_THRESHOLD = 2 * 1024 * 1024;
+
+/** S3's bucket naming rules, in short: 3-63 lower-case letters, digits, dots and hyphens, a letter or digit at each end. */
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** The payload codec settings the environment gives, or undefined when it asks for no codec. */
+export function payloadSettingsFrom(env: NodeJS.ProcessEnv, s3: S3ClientOptions | undefined): PayloadSettings | undefined {
+  const bucket = env.TRAINYARD_PAYLOAD_BUCKET || undefined;
+  const keyText = env.TRAINYARD_PAYLOAD_KEY || undefined;
+  const thresholdText = env.TRAINYARD_PAYLOAD_THRESHOLD || undefined;
+  let threshold = DEFAULT_PAYLOAD_THRESHOLD;
+  if (thresholdText !== undefined) {
+    threshold = /^\d+$/.test(thresholdText.trim()) ? Number(thresholdText.trim()) : Number.NaN;
+    if (!(threshold <= MAX_PAYLOAD_THRESHOLD)) {
+      throw new Error(
+        `TRAINYARD_PAYLOAD_THRESHOLD '${thresholdText}' is not a byte count from 0 to ${MAX_PAYLOAD_THRESHOLD} (Temporal refuses payloads over 2 MB); ` +
+          `use a whole number of bytes, like ${DEFAULT_PAYLOAD_THRESHOLD}`,
+      );
+    }
+  }
+  if (!bucket && !keyText) return undefined;
+  const settings: PayloadSettings = { threshold };
+  if (bucket) {
+    if (!BUCKET_NAME.test(bucket)) {
+      throw new Error(`TRAINYARD_PAYLOAD_BUCKET '${bucket}' is not an S3 bucket name; use 3-63 lower-case letters, digits, dots and hyphens`);
+    }
+    if (!s3) {
+      throw new Error('TRAINYARD_PAYLOAD_BUCKET needs S3 access: set TRAINYARD_S3_ENDPOINT (an S3-compatible server) or TRAINYARD_S3_REGION (AWS)');
+    }
+    settings.bucket = bucket;
+  }
+  if (keyText) settings.key = payloadKeyFromBase64(keyText, 'TRAINYARD_PAYLOAD_KEY');
+  return settings;
 }

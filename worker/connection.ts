@@ -1,6 +1,7 @@
 /** Connections to Temporal for clients (API, demo) and workers, from one config. */
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import type { TrainyardConfig } from './config';
 
@@ -18,9 +19,10 @@ function connectionOptions(config: TrainyardConfig) {
   return { address: config.address, ...(tls ? { tls } : {}), ...(config.apiKey ? { apiKey: config.apiKey } : {}) };
 }
 
-export async function connectClient(config: TrainyardConfig): Promise<Client> {
+/** A client; give it the process's payload codec when one is configured, the same one its workers use. */
+export async function connectClient(config: TrainyardConfig, payloadCodec?: PayloadCodec): Promise<Client> {
   const connection = await Connection.connect(connectionOptions(config));
-  return new Client({ connection, namespace: config.namespace });
+  return new Client({ connection, namespace: config.namespace, ...(payloadCodec ? { dataConverter: { payloadCodecs: [payloadCodec] } } : {}) });
 }
 
 export function connectWorker(config: TrainyardConfig): Promise<NativeConnection> {

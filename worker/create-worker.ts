@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { PayloadCodec } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, createPodManager } from '../activities';
 import { type S3ClientOptions, createS3Client } from '../activities/object-store';
@@ -31,6 +32,13 @@ export interface CreateWorkerOptions {
   s3?: S3ClientOptions;
   /** Tries this worker runs at once (pods it watches at once, for pod steps). @default 200 */
   maxConcurrentTries?: number;
+  /**
+   * Encodes every payload this worker writes and decodes every one it reads (workflow and
+   * activity inputs and results, child inputs, signals, queries, heartbeats, and the
+   * signals its activities send). Clients of the same workflows must use the same codec.
+   * @default none: payloads go to history as the payload converter made them
+   */
+  payloadCodec?: PayloadCodec;
 }
 
 function kubeConfigOf(access: KubernetesAccess): PooledKubeConfig {
@@ -77,6 +85,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Trainy
     taskQueue: options.taskQueue,
     activities,
     ...workflows,
+    ...(options.payloadCodec ? { dataConverter: { payloadCodecs: [options.payloadCodec] } } : {}),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
     maxConcurrentActivityTaskExecutions: options.maxConcurrentTries ?? 200,
     // A try learns it was cancelled (run cancelled, trial pruned) only from a heartbeat's reply;

@@ -1,7 +1,8 @@
 /** Worker bootstrap pieces, shared with the API, the demo and tests. */
-export { loadConfig, PROJECT_ROOT, type KubernetesAccess, type TrainyardConfig } from './config';
+export { loadConfig, PROJECT_ROOT, type KubernetesAccess, type PayloadSettings, type TrainyardConfig } from './config';
 export { connectClient, connectWorker } from './connection';
 export { createWorker, WORKFLOW_BUNDLE_PATH, type CreateWorkerOptions, type TrainyardWorker } from './create-worker';
+export { openPayloadCodec, type OpenedPayloadCodec } from './payload-codec';
 export { createRegistry, loadPipelineModules, type PipelineRegistry } from './registry';
 export { ensureSchedules, scheduleIdOf, scheduleOptions } from './schedules';
 export { ensureSearchAttributes } from './search-attributes';

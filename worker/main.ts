@@ -8,6 +8,7 @@ import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
 import { loadConfig } from './config';
 import { connectClient, connectWorker } from './connection';
 import { createWorker } from './create-worker';
+import { openPayloadCodec } from './payload-codec';
 import { loadPipelineModules } from './registry';
 import { ensureSchedules } from './schedules';
 import { ensureSearchAttributes } from './search-attributes';
@@ -22,24 +23,32 @@ async function main(): Promise<void> {
   });
   const config = loadConfig();
   const registry = await loadPipelineModules(config.pipelineModules);
-  const client = await connectClient(config);
-  await ensureSearchAttributes(client.connection as Connection, config.namespace);
-  const schedules = await ensureSchedules(client, registry.pipelines.values(), config.taskQueue);
-  const { run } = await createWorker({
-    connection: await connectWorker(config),
-    namespace: config.namespace,
-    taskQueue: config.taskQueue,
-    registry,
-    stateDir: config.stateDir,
-    ...(config.kubernetes ? { kubernetes: config.kubernetes } : {}),
-    ...(config.s3 ? { s3: config.s3 } : {}),
-  });
-  console.log(
-    `trainyard worker on ${config.address}/${config.namespace}, task queue '${config.taskQueue}'; ` +
-      `pipelines: ${[...registry.pipelines.keys()].join(', ')}; schedules: ${schedules.join(', ') || 'none'}`,
-  );
-  await run();
-  await client.connection.close();
+  const payloads = await openPayloadCodec(config);
+  try {
+    // Schedules carry run inputs, so the client that writes them encodes as the worker decodes.
+    const client = await connectClient(config, payloads?.codec);
+    await ensureSearchAttributes(client.connection as Connection, config.namespace);
+    const schedules = await ensureSchedules(client, registry.pipelines.values(), config.taskQueue);
+    const { run } = await createWorker({
+      connection: await connectWorker(config),
+      namespace: config.namespace,
+      taskQueue: config.taskQueue,
+      registry,
+      stateDir: config.stateDir,
+      ...(config.kubernetes ? { kubernetes: config.kubernetes } : {}),
+      ...(config.s3 ? { s3: config.s3 } : {}),
+      ...(payloads ? { payloadCodec: payloads.codec } : {}),
+    });
+    console.log(
+      `trainyard worker on ${config.address}/${config.namespace}, task queue '${config.taskQueue}'; ` +
+        `pipelines: ${[...registry.pipelines.keys()].join(', ')}; schedules: ${schedules.join(', ') || 'none'}` +
+        (payloads ? `; ${payloads.codec.describe()}` : ''),
+    );
+    await run();
+    await client.connection.close();
+  } finally {
+    payloads?.close();
+  }
 }
 
 main().catch((err: unknown) => {

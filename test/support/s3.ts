@@ -2,7 +2,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { CreateBucketCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type S3ClientOptions, createS3Client } from '../../activities/object-store';
 import { type LocalS3, startLocalS3 } from '../../scripts/local-s3';
 
@@ -47,4 +47,29 @@ export async function startTestS3(buckets: readonly string[] = []): Promise<Test
       await server.stop();
     },
   };
+}
+
+/** Keys under a prefix, sorted. */
+export async function keysUnder(client: S3Client, bucket: string, prefix: string): Promise<string[]> {
+  const res = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+  return (res.Contents ?? []).map((o) => o.Key ?? '').sort();
+}
+
+export async function objectBytes(client: S3Client, bucket: string, key: string): Promise<Buffer> {
+  const res = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  if (!res.Body) throw new Error(`GetObject ${key} returned no body`);
+  return Buffer.from(await res.Body.transformToByteArray());
+}
+
+/** Records the name of every command the client sends, from now on. */
+export function recordCommands(client: S3Client): string[] {
+  const sent: string[] = [];
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      sent.push(context.commandName ?? '?');
+      return next(args);
+    },
+    { step: 'initialize', name: 'recordCommands' },
+  );
+  return sent;
 }

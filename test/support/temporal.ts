@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, type Logger, Runtime, type Worker } from '@temporalio/worker';
 import type { S3ClientOptions } from '../../activities/object-store';
@@ -66,8 +67,15 @@ export function tempStateDir(): string {
   return mkdtempSync(path.join(tmpdir(), 'trainyard-test-'));
 }
 
+/** A client of the test server that encodes and decodes with `codec`, as a worker with it does. */
+export function codecClient(env: TestWorkflowEnvironment, codec: PayloadCodec): Client {
+  return new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: { payloadCodecs: [codec] } });
+}
+
 export interface TestWorker {
   worker: Worker;
+  /** A client whose payload codec matches the worker's (the environment's own client when it has none). */
+  client: Client;
   taskQueue: string;
   stateDir: string;
   /** Resolves when the worker has stopped. */
@@ -86,6 +94,7 @@ export async function startWorker(
     kubeconfigPath?: string;
     maxConcurrentTries?: number;
     s3?: S3ClientOptions;
+    payloadCodec?: PayloadCodec;
   } = {},
 ): Promise<TestWorker> {
   const taskQueue = `test-${randomUUID()}`;
@@ -102,10 +111,12 @@ export async function startWorker(
     ...(options.kubeconfigPath ? { kubernetes: { kubeconfigPath: options.kubeconfigPath, namespace: 'default' } } : {}),
     ...(options.maxConcurrentTries ? { maxConcurrentTries: options.maxConcurrentTries } : {}),
     ...(options.s3 ? { s3: options.s3 } : {}),
+    ...(options.payloadCodec ? { payloadCodec: options.payloadCodec } : {}),
   });
   const stopped = run();
   return {
     worker,
+    client: options.payloadCodec ? codecClient(env, options.payloadCodec) : env.client,
     taskQueue,
     stateDir,
     stopped,
@@ -116,15 +127,15 @@ export async function startWorker(
   };
 }
 
-/** Starts a pipeline run. */
+/** Starts a pipeline run, with the worker's client (so with its payload codec). */
 export async function startRun(
-  env: TestWorkflowEnvironment,
+  _env: TestWorkflowEnvironment,
   worker: TestWorker,
   pipeline: Pipeline,
   input: Omit<PipelineRunInput, 'spec'> & { workflowId?: string } = {},
 ): Promise<WorkflowHandle> {
   const { workflowId, ...rest } = input;
-  return env.client.workflow.start(PIPELINE_RUN_WORKFLOW, {
+  return worker.client.workflow.start(PIPELINE_RUN_WORKFLOW, {
     taskQueue: worker.taskQueue,
     workflowId: workflowId ?? `${pipeline.spec.id}-${randomUUID()}`,
     args: [{ spec: pipeline.spec, pipelineVersion: pipeline.version, logicalDate: '2026-03-01T00:00:00Z', ...rest } satisfies PipelineRunInput],
