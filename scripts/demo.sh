@@ -23,6 +23,26 @@ for arg in "$@"; do
 done
 
 prepare
+mkdir -p "$STATE_DIR"
+
+# The local S3 server: the day's data, artifacts and large XCom live there. Its generated keys
+# stay in a 0600 file and reach the worker and API through their environment, never a log line.
+start_service local-s3 - node dist/scripts/local-s3.js "$STATE_DIR/s3"
+wait_for_line local-s3 "local s3 ready" 60
+s3_connection="$STATE_DIR/s3/connection.json"
+s3_field() { node -p "require(process.argv[1]).$1" "$s3_connection"; }
+export TRAINYARD_S3_ENDPOINT="$(s3_field endpoint)" TRAINYARD_S3_REGION="$(s3_field region)"
+export AWS_ACCESS_KEY_ID="$(s3_field accessKeyId)" AWS_SECRET_ACCESS_KEY="$(s3_field secretAccessKey)"
+# Large XCom goes to S3 by content hash and every payload is encrypted; the key is made once
+# and kept (0600) with the state, so earlier runs stay readable.
+export TRAINYARD_PAYLOAD_BUCKET="${TRAINYARD_PAYLOAD_BUCKET:-trainyard-payloads}"
+if [[ -z ${TRAINYARD_PAYLOAD_KEY:-} ]]; then
+  [[ -f $STATE_DIR/payload.key ]] || (umask 077 && head -c 32 /dev/urandom | base64 > "$STATE_DIR/payload.key")
+  TRAINYARD_PAYLOAD_KEY="$(cat "$STATE_DIR/payload.key")"
+  export TRAINYARD_PAYLOAD_KEY
+fi
+export TRAINYARD_EVENTS_TOKEN="${TRAINYARD_EVENTS_TOKEN:-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')}"
+
 bash scripts/temporal-start.sh
 
 sink_port="${TRAINYARD_SINK_PORT:-3099}"
@@ -34,15 +54,6 @@ export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT"
 export TRAINYARD_TEMPORAL_UI_URL="http://127.0.0.1:$TEMPORAL_UI_PORT"
 export TRAINYARD_API_PORT="$API_PORT"
 
-# The local S3 server: the day's data, artifacts and large XCom live there. Its generated keys
-# stay in a 0600 file and reach the worker and API through their environment, never a log line.
-start_service local-s3 - node dist/scripts/local-s3.js "$STATE_DIR/s3"
-wait_for_line local-s3 "local s3 ready" 60
-s3_connection="$STATE_DIR/s3/connection.json"
-s3_field() { node -p "require(process.argv[1]).$1" "$s3_connection"; }
-export TRAINYARD_S3_ENDPOINT="$(s3_field endpoint)" TRAINYARD_S3_REGION="$(s3_field region)"
-export AWS_ACCESS_KEY_ID="$(s3_field accessKeyId)" AWS_SECRET_ACCESS_KEY="$(s3_field secretAccessKey)"
-export TRAINYARD_EVENTS_TOKEN="${TRAINYARD_EVENTS_TOKEN:-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')}"
 if ((kubernetes)); then
   stop_service local-cluster
   rm -rf "$STATE_DIR/kube"

@@ -6,7 +6,7 @@
  *   node dist/scripts/demo.js --api http://127.0.0.1:3000 --ui http://127.0.0.1:8233 [--param threshold=0.95]
  */
 import { readFileSync } from 'node:fs';
-import { CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { KubeConfig, type V1Pod, Watch } from '@kubernetes/client-node';
 import { runSelector } from '../activities/kubernetes/naming';
 import { createS3Client } from '../activities/object-store';
@@ -84,11 +84,8 @@ async function request(url: string, init?: RequestInit): Promise<{ status: numbe
  * Plays the upstream system: uploads the day's data where the sensor looks, then sends the
  * S3 event notification S3 would send, so the waiting sensor looks again at once.
  */
-async function deliverData(options: Options, logicalDate: string): Promise<string> {
-  const s3Options = s3OptionsFrom(process.env);
-  if (!options.data || !s3Options) throw new Error('the demo needs --data and the local S3 server (TRAINYARD_S3_ENDPOINT)');
-  const key = TRAINING_DATA.key.replace('{{ ds }}', logicalDate.slice(0, 10));
-  const s3 = createS3Client(s3Options);
+async function deliverData(options: Options & { data: string }, logicalDate: string): Promise<string> {
+  const { s3, key } = dataTarget(logicalDate);
   try {
     await s3.send(new CreateBucketCommand({ Bucket: TRAINING_DATA.bucket })).catch((err: { name?: string }) => {
       if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;
@@ -103,6 +100,25 @@ async function deliverData(options: Options, logicalDate: string): Promise<strin
     });
     const actions = ((sent.body as { outcomes?: { action: string }[] }).outcomes ?? []).map((o) => o.action).join(', ');
     return `uploaded s3://${TRAINING_DATA.bucket}/${key} (${(body.length / 1024).toFixed(0)} KiB); S3 event sent: ${sent.status} ${actions || 'nothing woken'}`;
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** The S3 client and the key the example's sensor waits for on that date. */
+function dataTarget(logicalDate: string): { s3: ReturnType<typeof createS3Client>; key: string } {
+  const s3Options = s3OptionsFrom(process.env);
+  if (!s3Options) throw new Error('the demo needs the local S3 server (TRAINYARD_S3_ENDPOINT)');
+  return { s3: createS3Client(s3Options), key: TRAINING_DATA.key.replace('{{ ds }}', logicalDate.slice(0, 10)) };
+}
+
+/** A demo run that finds yesterday's upload of today's data would not wait: take it away first. */
+async function removeEarlierDelivery(logicalDate: string): Promise<void> {
+  const { s3, key } = dataTarget(logicalDate);
+  try {
+    await s3.send(new DeleteObjectCommand({ Bucket: TRAINING_DATA.bucket, Key: key })).catch((err: { name?: string }) => {
+      if (err.name !== 'NoSuchBucket') throw err;
+    });
   } finally {
     s3.destroy();
   }
@@ -137,10 +153,12 @@ async function watchPods(kubeconfig: string, runId: string): Promise<{ seen: Map
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   const started = Date.now();
+  const today = new Date().toISOString().slice(0, 10);
+  if (options.data) await removeEarlierDelivery(today);
   const created = await request(`${options.api}/pipelines/${options.pipeline}/runs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ params: options.params, runner: options.runner }),
+    body: JSON.stringify({ params: options.params, runner: options.runner, logicalDate: today }),
   });
   if (created.status !== 201) {
     console.error(`trainyard demo: the API refused the run (${created.status}): ${JSON.stringify(created.body)}`);
@@ -149,9 +167,10 @@ async function main(): Promise<number> {
   const { runId, pipelineVersion, logicalDate } = created.body as { runId: string; pipelineVersion: string; logicalDate: string };
   console.log(`\nrun ${runId} of ${options.pipeline} (version ${pipelineVersion}) started through POST /pipelines/${options.pipeline}/runs\n`);
   const clock = (): string => new Date().toISOString().slice(11, 19);
-  const delivered = options.data
+  const data = options.data;
+  const delivered = data
     ? new Promise((resolve) => setTimeout(resolve, DATA_DELAY_MS))
-        .then(() => deliverData(options, logicalDate))
+        .then(() => deliverData({ ...options, data }, logicalDate))
         .then(
           (line) => console.log(`  ${clock()}  ${line}`),
           (err: unknown) => {
