@@ -14,12 +14,20 @@
  *   TRAINYARD_S3_ENDPOINT   an S3-compatible server (versitygw, MinIO, ...); unset for AWS itself
  *   TRAINYARD_S3_REGION     region of the S3 client (else AWS_REGION)  @default us-east-1
  *   AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY   static S3 credentials; unset for the SDK's default chain
+ *   TRAINYARD_ARTIFACTS_URI base of every step's artifacts prefix, e.g. s3://trainyard-artifacts
+ *                                                               @default file://<state dir>/artifacts
+ *   TRAINYARD_K8S_ARTIFACTS_SECRET  a Secret (in the pod's namespace) added to every pod as envFrom:
+ *                           the artifact store's credentials for pods            @default none
  *
  * S3 access (sensors, the claim-check codec, artifacts) is configured when
- * TRAINYARD_S3_ENDPOINT, TRAINYARD_S3_REGION or AWS_REGION is set.
+ * TRAINYARD_S3_ENDPOINT, TRAINYARD_S3_REGION or AWS_REGION is set. Local step
+ * processes inherit the worker's environment (credentials included); they and
+ * pods also get AWS_ENDPOINT_URL and AWS_REGION from the settings above when
+ * those two are not set already.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { ArtifactsOptions } from '../activities/artifacts';
 import type { S3ClientOptions } from '../activities/object-store';
 
 export interface TrainyardConfig {
@@ -34,6 +42,8 @@ export interface TrainyardConfig {
   kubernetes?: KubernetesAccess;
   /** S3 access for sensors, the claim-check codec and artifacts; absent when none is configured. */
   s3?: S3ClientOptions;
+  /** Where steps keep their artifacts, and what steps need to reach the store. */
+  artifacts: ArtifactsOptions;
 }
 
 export interface KubernetesAccess {
@@ -53,11 +63,13 @@ function findProjectRoot(from: string): string {
 export const PROJECT_ROOT = findProjectRoot(__dirname);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfig {
+  const stateDir = path.resolve(env.TRAINYARD_STATE_DIR ?? path.join(PROJECT_ROOT, '.trainyard'));
   const config: TrainyardConfig = {
     address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: env.TRAINYARD_TASK_QUEUE ?? 'trainyard',
-    stateDir: path.resolve(env.TRAINYARD_STATE_DIR ?? path.join(PROJECT_ROOT, '.trainyard')),
+    stateDir,
+    artifacts: artifactsOptionsFrom(env, stateDir),
     pipelineModules: (env.TRAINYARD_PIPELINES ?? 'examples/ml-training/pipeline')
       .split(',')
       .map((m) => m.trim())
@@ -90,4 +102,24 @@ export function s3OptionsFrom(env: NodeJS.ProcessEnv): S3ClientOptions | undefin
     if (env.AWS_SESSION_TOKEN) options.sessionToken = env.AWS_SESSION_TOKEN;
   }
   return options;
+}
+
+/**
+ * Where steps keep their artifacts (TRAINYARD_ARTIFACTS_URI, else a folder in the
+ * state dir, so the local runner needs no S3), and what steps need to reach the
+ * store beyond the worker's own environment. Throws on a base that is not a URI.
+ */
+export function artifactsOptionsFrom(env: NodeJS.ProcessEnv, stateDir: string): ArtifactsOptions {
+  const baseUri = env.TRAINYARD_ARTIFACTS_URI || `file://${path.join(path.resolve(stateDir), 'artifacts')}`;
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\/./.test(baseUri)) {
+    throw new Error(`TRAINYARD_ARTIFACTS_URI must be a URI such as s3://bucket/prefix or file:///absolute/path; got '${baseUri}'`);
+  }
+  const s3 = s3OptionsFrom(env);
+  const endpoint = env.AWS_ENDPOINT_URL || s3?.endpoint;
+  const region = env.AWS_REGION || s3?.region;
+  return {
+    baseUri,
+    env: { ...(endpoint ? { AWS_ENDPOINT_URL: endpoint } : {}), ...(region ? { AWS_REGION: region } : {}) },
+    ...(env.TRAINYARD_K8S_ARTIFACTS_SECRET ? { podSecret: env.TRAINYARD_K8S_ARTIFACTS_SECRET } : {}),
+  };
 }

@@ -31,6 +31,7 @@ async function main(): Promise<void> {
     taskQueue: config.taskQueue,
     registry,
     stateDir: config.stateDir,
+    artifacts: config.artifacts,
     ...(config.kubernetes ? { kubernetes: config.kubernetes } : {}),
   });
   console.log(

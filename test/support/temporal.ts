@@ -10,6 +10,7 @@ import path from 'node:path';
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, type Logger, Runtime, type Worker } from '@temporalio/worker';
+import type { ArtifactsOptions } from '../../activities';
 import type { Pipeline } from '../../pipeline';
 import { createRegistry, createWorker, ensureSearchAttributes } from '../../worker';
 import {
@@ -78,7 +79,17 @@ export interface TestWorker {
 export async function startWorker(
   env: TestWorkflowEnvironment,
   pipelines: readonly Pipeline[],
-  options: { localImages?: Record<string, string>; notifyEnv?: NodeJS.ProcessEnv; stateDir?: string; kubeconfigPath?: string; maxConcurrentTries?: number } = {},
+  options: {
+    localImages?: Record<string, string>;
+    notifyEnv?: NodeJS.ProcessEnv;
+    stateDir?: string;
+    kubeconfigPath?: string;
+    maxConcurrentTries?: number;
+    /** The worker's artifact store (`loadConfig(env).artifacts`); default a folder in the state dir. */
+    artifacts?: ArtifactsOptions;
+    /** The environment step processes inherit, as if it were the worker's. */
+    processEnv?: NodeJS.ProcessEnv;
+  } = {},
 ): Promise<TestWorker> {
   const taskQueue = `test-${randomUUID()}`;
   const stateDir = options.stateDir ?? tempStateDir();
@@ -91,6 +102,8 @@ export async function startWorker(
     stateDir,
     shutdownGraceTime: '2s',
     ...(options.notifyEnv ? { notifyEnv: options.notifyEnv } : {}),
+    ...(options.artifacts ? { artifacts: options.artifacts } : {}),
+    ...(options.processEnv ? { processEnv: options.processEnv } : {}),
     ...(options.kubeconfigPath ? { kubernetes: { kubeconfigPath: options.kubeconfigPath, namespace: 'default' } } : {}),
     ...(options.maxConcurrentTries ? { maxConcurrentTries: options.maxConcurrentTries } : {}),
   });
