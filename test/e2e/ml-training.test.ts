@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { CreateBucketCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createS3Client } from '../../activities/object-store';
 import { localImages, pipeline } from '../../examples/ml-training/pipeline';
+import { type LocalS3, startLocalS3 } from '../../scripts/local-s3';
+import { loadConfig } from '../../worker/config';
 import { type WebhookSink, startWebhookSink } from '../support/webhook';
 import { type TestWorker, runToEnd, startDevServer, startWorker, states, step } from '../support/temporal';
 
@@ -11,14 +17,35 @@ describe('the ml-training example, end to end on the local runner', () => {
   let env: TestWorkflowEnvironment;
   let worker: TestWorker;
   let sink: WebhookSink;
+  let s3: LocalS3;
+  let client: S3Client;
+  /** A second worker whose artifacts go to the local S3 server. */
+  let s3Worker: TestWorker;
   before(async () => {
     sink = await startWebhookSink();
     env = await startDevServer();
-    worker = await startWorker(env, [pipeline], { localImages, notifyEnv: { TRAINYARD_SLACK_WEBHOOK_URL: `${sink.url}/hook` } });
+    const notifyEnv = { TRAINYARD_SLACK_WEBHOOK_URL: `${sink.url}/hook` };
+    worker = await startWorker(env, [pipeline], { localImages, notifyEnv });
+    const binDir = process.env.TRAINYARD_S3_BIN;
+    if (!binDir) throw new Error('TRAINYARD_S3_BIN is not set; run the tests with npm test, which builds the local S3 server');
+    s3 = await startLocalS3({ dir: mkdtempSync(path.join(tmpdir(), 'trainyard-e2e-s3-')), binDir });
+    client = createS3Client({ endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
+    await client.send(new CreateBucketCommand({ Bucket: 'trainyard-artifacts' }));
+    const workerEnv = {
+      ...process.env,
+      TRAINYARD_ARTIFACTS_URI: 's3://trainyard-artifacts',
+      TRAINYARD_S3_ENDPOINT: s3.endpoint,
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    };
+    s3Worker = await startWorker(env, [pipeline], { localImages, notifyEnv, artifacts: loadConfig(workerEnv).artifacts, processEnv: workerEnv });
   });
   after(async () => {
     await worker?.stop();
+    await s3Worker?.stop();
     await env?.teardown();
+    client?.destroy();
+    await s3?.stop();
     sink?.close();
   });
 
@@ -52,6 +79,10 @@ describe('the ml-training example, end to end on the local runner', () => {
     const best = step(state, 'model_training.select_best_model').output as { accuracy: number; model_path: string; best_index: number };
     const trained = step(state, 'model_training.train_model').output as { accuracy: number }[];
     assert.equal(best.accuracy, Math.max(...trained.map((t) => t.accuracy)));
+    // The model is in the best trial's artifacts prefix, a folder in the worker's state dir by default.
+    const prefix = path.join(worker.stateDir, 'artifacts', 'ml_training_pipeline', state.runId, 'model_training.train_model', String(best.best_index));
+    assert.ok(best.model_path.startsWith(`file://${prefix}/mlp-`), best.model_path);
+    assert.ok(existsSync(best.model_path.slice('file://'.length)), `no model at ${best.model_path}`);
     const evaluation = step(state, 'model_training.evaluate_model').output as { accuracy: number; f1_score: number; model_path: string };
     assert.equal(evaluation.model_path, best.model_path);
     assert.ok(evaluation.accuracy > 0.9, `accuracy ${evaluation.accuracy}`);
@@ -76,5 +107,24 @@ describe('the ml-training example, end to end on the local runner', () => {
     assert.equal(step(state, 'send_notification').state, 'success');
     assert.equal(sink.messages.length, before + 1);
     assert.match(String(sink.messages.at(-1)?.body.text), /deployed version: none/);
+  });
+
+  it('keeps the models in S3 when the worker keeps its artifacts there: evaluate and deploy read them from it', async () => {
+    const { state, error } = await runToEnd(env, s3Worker, pipeline, { params: { threshold: 0.5, epochs: 10 } });
+    assert.equal(error, undefined, error);
+    const best = step(state, 'model_training.select_best_model').output as { model_path: string; best_index: number };
+    const key = `ml_training_pipeline/${state.runId}/model_training.train_model/${best.best_index}/`;
+    assert.ok(best.model_path.startsWith(`s3://trainyard-artifacts/${key}mlp-`), best.model_path);
+    const object = await client.send(new GetObjectCommand({ Bucket: 'trainyard-artifacts', Key: best.model_path.slice('s3://trainyard-artifacts/'.length) }));
+    const model = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+    assert.ok(model.length > 1000, `the model object has ${model.length} bytes`);
+    const evaluation = step(state, 'model_training.evaluate_model').output as { model_path: string; accuracy: number };
+    assert.equal(evaluation.model_path, best.model_path);
+    assert.ok(evaluation.accuracy > 0.5, `accuracy ${evaluation.accuracy}`);
+    const deployed = step(state, 'deploy_model').output as { path: string; sha256: string };
+    const sha256 = createHash('sha256').update(model).digest('hex');
+    assert.equal(deployed.sha256, sha256);
+    assert.equal(createHash('sha256').update(readFileSync(deployed.path)).digest('hex'), sha256);
+    assert.ok(!existsSync(path.join(s3Worker.stateDir, 'artifacts')), 'artifacts went to the state dir as well');
   });
 });
