@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createS3Client } from '../../activities/object-store';
 import { localImages, pipeline } from '../../examples/ml-training/pipeline';
-import { type LocalS3, startLocalS3 } from '../../scripts/local-s3';
 import { loadConfig } from '../../worker/config';
+import { type TestArtifactStore, startArtifactStore } from '../support/artifact-store';
 import { type WebhookSink, startWebhookSink } from '../support/webhook';
 import { type TestWorker, runToEnd, startDevServer, startWorker, states, step } from '../support/temporal';
 
@@ -17,8 +14,7 @@ describe('the ml-training example, end to end on the local runner', () => {
   let env: TestWorkflowEnvironment;
   let worker: TestWorker;
   let sink: WebhookSink;
-  let s3: LocalS3;
-  let client: S3Client;
+  let store: TestArtifactStore;
   /** A second worker whose artifacts go to the local S3 server. */
   let s3Worker: TestWorker;
   before(async () => {
@@ -26,26 +22,15 @@ describe('the ml-training example, end to end on the local runner', () => {
     env = await startDevServer();
     const notifyEnv = { TRAINYARD_SLACK_WEBHOOK_URL: `${sink.url}/hook` };
     worker = await startWorker(env, [pipeline], { localImages, notifyEnv });
-    const binDir = process.env.TRAINYARD_S3_BIN;
-    if (!binDir) throw new Error('TRAINYARD_S3_BIN is not set; run the tests with npm test, which builds the local S3 server');
-    s3 = await startLocalS3({ dir: mkdtempSync(path.join(tmpdir(), 'trainyard-e2e-s3-')), binDir });
-    client = createS3Client({ endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
-    await client.send(new CreateBucketCommand({ Bucket: 'trainyard-artifacts' }));
-    const workerEnv = {
-      ...process.env,
-      TRAINYARD_ARTIFACTS_URI: 's3://trainyard-artifacts',
-      TRAINYARD_S3_ENDPOINT: s3.endpoint,
-      AWS_ACCESS_KEY_ID: s3.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    };
+    store = await startArtifactStore();
+    const workerEnv = store.workerEnv(process.env);
     s3Worker = await startWorker(env, [pipeline], { localImages, notifyEnv, artifacts: loadConfig(workerEnv).artifacts, processEnv: workerEnv });
   });
   after(async () => {
     await worker?.stop();
     await s3Worker?.stop();
     await env?.teardown();
-    client?.destroy();
-    await s3?.stop();
+    await store?.stop();
     sink?.close();
   });
 
@@ -115,8 +100,7 @@ describe('the ml-training example, end to end on the local runner', () => {
     const best = step(state, 'model_training.select_best_model').output as { model_path: string; best_index: number };
     const key = `ml_training_pipeline/${state.runId}/model_training.train_model/${best.best_index}/`;
     assert.ok(best.model_path.startsWith(`s3://trainyard-artifacts/${key}mlp-`), best.model_path);
-    const object = await client.send(new GetObjectCommand({ Bucket: 'trainyard-artifacts', Key: best.model_path.slice('s3://trainyard-artifacts/'.length) }));
-    const model = Buffer.from((await object.Body?.transformToByteArray()) ?? []);
+    const model = await store.read(best.model_path.slice('s3://trainyard-artifacts/'.length));
     assert.ok(model.length > 1000, `the model object has ${model.length} bytes`);
     const evaluation = step(state, 'model_training.evaluate_model').output as { model_path: string; accuracy: number };
     assert.equal(evaluation.model_path, best.model_path);

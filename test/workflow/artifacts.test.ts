@@ -6,17 +6,15 @@
  * a folder in the worker's state dir, when no store is configured.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createS3Client } from '../../activities/object-store';
 import { defineTask, pipeline } from '../../pipeline';
 import { loadConfig } from '../../worker/config';
 import { type RunState, runStateQuery } from '../../workflows/definitions';
-import { type LocalS3, startLocalS3 } from '../../scripts/local-s3';
+import { type TestArtifactStore, startArtifactStore } from '../support/artifact-store';
 import { type TestWorker, runToEnd, startDevServer, startRun, startWorker, step } from '../support/temporal';
 
 const BUCKET = 'trainyard-artifacts';
@@ -84,8 +82,7 @@ function historyText(value: unknown, out: string[] = []): string {
 
 describe('artifacts in object storage', { timeout: 180_000 }, () => {
   let env: TestWorkflowEnvironment;
-  let s3: LocalS3;
-  let client: S3Client;
+  let store: TestArtifactStore;
   let worker: TestWorker;
   let plainWorker: TestWorker;
   /** One run of `onS3`, which every S3 test below looks at. */
@@ -93,19 +90,8 @@ describe('artifacts in object storage', { timeout: 180_000 }, () => {
   let history: string;
 
   before(async () => {
-    const binDir = process.env.TRAINYARD_S3_BIN;
-    if (!binDir) throw new Error('TRAINYARD_S3_BIN is not set; run the tests with npm test, which builds the local S3 server');
-    s3 = await startLocalS3({ dir: mkdtempSync(path.join(tmpdir(), 'trainyard-artifacts-s3-')), binDir });
-    client = createS3Client({ endpoint: s3.endpoint, region: s3.region, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey });
-    await client.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    // What an operator would set for the worker: the store, its endpoint and the keys; no AWS_ENDPOINT_URL or AWS_REGION.
-    const workerEnv = {
-      ...withoutS3Settings(process.env),
-      TRAINYARD_ARTIFACTS_URI: `s3://${BUCKET}/runs`,
-      TRAINYARD_S3_ENDPOINT: s3.endpoint,
-      AWS_ACCESS_KEY_ID: s3.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-    };
+    store = await startArtifactStore(BUCKET);
+    const workerEnv = store.workerEnv(withoutS3Settings(process.env), 'runs');
     env = await startDevServer();
     worker = await startWorker(env, [onS3], { artifacts: loadConfig(workerEnv).artifacts, processEnv: workerEnv });
     plainWorker = await startWorker(env, [onDisk], { processEnv: withoutS3Settings(process.env) });
@@ -119,16 +105,12 @@ describe('artifacts in object storage', { timeout: 180_000 }, () => {
     await worker?.stop();
     await plainWorker?.stop();
     await env?.teardown();
-    client?.destroy();
-    await s3?.stop();
+    await store?.stop();
   });
 
-  const text = async (key: string): Promise<string> => {
-    const res = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-    return (await res.Body?.transformToString()) ?? '';
-  };
+  const text = async (key: string): Promise<string> => (await store.read(key)).toString('utf8');
   const keysUnder = async (prefix: string): Promise<string[]> =>
-    ((await client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }))).Contents ?? []).map((o) => o.Key ?? '').sort();
+    ((await store.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }))).Contents ?? []).map((o) => o.Key ?? '').sort();
 
   it('a step writes under its prefix with boto3, a later step reads it back, and the object is at the expected key', async () => {
     const { runId } = state;
@@ -137,17 +119,17 @@ describe('artifacts in object storage', { timeout: 180_000 }, () => {
     assert.equal(train.prefix, prefix);
     assert.equal(train.uri, `${prefix}model.bin`);
     // The worker mapped its TRAINYARD_S3_ENDPOINT to the variable boto3 reads.
-    assert.equal(train.endpoint, s3.endpoint);
+    assert.equal(train.endpoint, store.s3.endpoint);
     assert.deepEqual(step(state, 'evaluate').output, { text: `weights of ${runId}` });
     assert.equal(await text(`runs/artifacts_s3/${runId}/train/model.bin`), `weights of ${runId}`);
     // Versitygw keeps objects as plain files: the key is the path under the bucket.
-    assert.equal(readFileSync(path.join(s3.dir, 'data', BUCKET, 'runs', 'artifacts_s3', runId, 'train', 'model.bin'), 'utf8'), `weights of ${runId}`);
+    assert.equal(readFileSync(path.join(store.s3.dir, 'data', BUCKET, 'runs', 'artifacts_s3', runId, 'train', 'model.bin'), 'utf8'), `weights of ${runId}`);
   });
 
   it('keeps the store\'s keys out of the run\'s history', () => {
     assert.ok(history.includes(`weights of ${state.runId}`), 'the decoded history lacks the XCom it must hold');
-    assert.ok(!history.includes(s3.secretAccessKey), 'the secret key is in the history');
-    assert.ok(!history.includes(s3.accessKeyId), 'the access key id is in the history');
+    assert.ok(!history.includes(store.s3.secretAccessKey), 'the secret key is in the history');
+    assert.ok(!history.includes(store.s3.accessKeyId), 'the access key id is in the history');
   });
 
   it('gives each index of a mapped step a prefix of its own', async () => {
