@@ -2,7 +2,7 @@
  * Activities: all of Trainyard's I/O. Built by factories so the worker and
  * tests inject what they need:
  *
- *   const activities = createActivities({ dataDir, images, secretsDir, tasks });
+ *   const activities = createActivities({ dataDir, images, secretsDir, artifacts: { baseUri: 's3://bucket' }, tasks });
  *   Worker.create({ activities, ... });
  *
  * Workflows import these as types only.
@@ -17,6 +17,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { FailureTypes } from '../pipeline';
 
 export * from './types';
+export { ARTIFACTS_URI_ENV, artifactsUri, type ArtifactsOptions } from './artifacts';
 export { runDirectory } from './process-runner';
 export { createPodManager, type PodManager } from './kubernetes/pod-manager';
 export type { RunPodInput } from './kubernetes/run-pod';
@@ -26,7 +27,7 @@ export interface ActivityDeps extends ProcessRunnerDeps {
   tasks: ReadonlyMap<string, TaskDefinition<never, unknown>>;
   notify?: NotifyDeps;
   /** Kubernetes access for `pod` steps with `runner: 'kubernetes'`; without it such steps fail clearly. */
-  kubernetes?: PodRunnerDeps;
+  kubernetes?: Omit<PodRunnerDeps, 'artifacts'>;
   /** S3 access for s3Key sensors. */
   s3?: SensorDeps['s3'];
 }
@@ -45,10 +46,10 @@ const noKubernetes = {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createProcessActivities(deps),
-    ...createTaskActivities(deps.tasks),
+    ...createTaskActivities(deps.tasks, deps.artifacts),
     ...createNotifyActivities(deps.notify),
     ...createSensorActivities(deps.s3 ? { s3: deps.s3 } : {}),
-    ...(deps.kubernetes ? createPodActivities(deps.kubernetes) : (noKubernetes as ReturnType<typeof createPodActivities>)),
+    ...(deps.kubernetes ? createPodActivities({ ...deps.kubernetes, artifacts: deps.artifacts }) : (noKubernetes as ReturnType<typeof createPodActivities>)),
   };
 }
 

@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { EnvVar, Json } from '../pipeline';
 import { formatDuration } from '../pipeline';
+import { ARTIFACTS_URI_ENV, type ArtifactsOptions, artifactsUri } from './artifacts';
 import { forwardMetrics } from './metrics-forwarder';
 import { FailureTypes, type RunProcessInput, type StepResult, tryTag } from './types';
 
@@ -20,6 +21,14 @@ export interface ProcessRunnerDeps {
   images: Readonly<Record<string, string>>;
   /** Kubernetes-style secrets for the local runner: `<secretsDir>/<secret>/<key>` holds the value. */
   secretsDir: string;
+  /** Where steps keep their artifacts; each try gets its prefix as `$TRAINYARD_ARTIFACTS_URI`. */
+  artifacts: ArtifactsOptions;
+  /**
+   * The environment step processes start from: the worker's own, so credentials
+   * (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...) reach them without passing through history.
+   * @default process.env
+   */
+  processEnv?: NodeJS.ProcessEnv;
   /** Lines of output kept for failure messages. @default 20 */
   tailLines?: number;
   /** How long a killed group gets between SIGTERM and SIGKILL, ms. @default 5000 */
@@ -109,13 +118,15 @@ export function createProcessActivities(deps: ProcessRunnerDeps) {
         cwd = input.cwd ?? dir;
       }
       const env = {
-        ...process.env,
+        ...(deps.processEnv ?? process.env),
+        ...deps.artifacts.env,
         ...(await resolveEnv(input.env ?? [], deps.secretsDir)),
         TRAINYARD_XCOM_PATH: xcomPath,
         TRAINYARD_RUN_DIR: runDir,
         TRAINYARD_RUN_ID: input.runId,
         TRAINYARD_STEP_ID: input.stepId,
         TRAINYARD_ATTEMPT: String(input.attempt),
+        [ARTIFACTS_URI_ENV]: artifactsUri(deps.artifacts.baseUri, input),
         ...(input.mapIndex !== undefined ? { TRAINYARD_MAP_INDEX: String(input.mapIndex) } : {}),
       };
 

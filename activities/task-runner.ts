@@ -7,10 +7,11 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { formatDuration } from '../pipeline';
 import type { Json, TaskDefinition } from '../pipeline';
+import { type ArtifactsOptions, artifactsUri } from './artifacts';
 import { forwardMetrics } from './metrics-forwarder';
 import { FailureTypes, type RunTaskInput, type StepResult, tryTag } from './types';
 
-export function createTaskActivities(tasks: ReadonlyMap<string, TaskDefinition<never, unknown>>) {
+export function createTaskActivities(tasks: ReadonlyMap<string, TaskDefinition<never, unknown>>, artifacts: ArtifactsOptions) {
   return {
     async runTask(input: RunTaskInput): Promise<StepResult> {
       const task = tasks.get(input.fn);
@@ -45,6 +46,7 @@ export function createTaskActivities(tasks: ReadonlyMap<string, TaskDefinition<n
               logicalDate: input.logicalDate,
               params: input.params,
               ...(input.mapIndex !== undefined ? { mapIndex: input.mapIndex } : {}),
+              artifactsUri: artifactsUri(artifacts.baseUri, input),
               log: (message) => {
                 ctx.log.info(`[${tryTag(input)}] ${message}`);
               },

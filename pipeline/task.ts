@@ -18,6 +18,12 @@ export interface TaskContext {
   params: Record<string, Json>;
   /** In one index of a mapped step: the index. */
   mapIndex?: number;
+  /**
+   * Where this step keeps its artifacts: `<base>/<pipeline>/<run>/<step>/` (plus
+   * `<index>/` in a mapped step), under the worker's TRAINYARD_ARTIFACTS_URI. The
+   * same for every try of the step.
+   */
+  artifactsUri: string;
   /** Writes a line to the worker log, tagged with the run and step. */
   log: (message: string) => void;
   /**

@@ -33,6 +33,7 @@ s3_connection="$STATE_DIR/s3/connection.json"
 s3_field() { node -p "require(process.argv[1]).$1" "$s3_connection"; }
 export TRAINYARD_S3_ENDPOINT="$(s3_field endpoint)" TRAINYARD_S3_REGION="$(s3_field region)"
 export AWS_ACCESS_KEY_ID="$(s3_field accessKeyId)" AWS_SECRET_ACCESS_KEY="$(s3_field secretAccessKey)"
+export TRAINYARD_ARTIFACTS_URI="${TRAINYARD_ARTIFACTS_URI:-s3://trainyard-artifacts}"
 # Large XCom goes to S3 by content hash and every payload is encrypted; the key is made once
 # and kept (0600) with the state, so earlier runs stay readable.
 export TRAINYARD_PAYLOAD_BUCKET="${TRAINYARD_PAYLOAD_BUCKET:-trainyard-payloads}"

@@ -87,9 +87,6 @@ async function request(url: string, init?: RequestInit): Promise<{ status: numbe
 async function deliverData(options: Options & { data: string }, logicalDate: string): Promise<string> {
   const { s3, key } = dataTarget(logicalDate);
   try {
-    await s3.send(new CreateBucketCommand({ Bucket: TRAINING_DATA.bucket })).catch((err: { name?: string }) => {
-      if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;
-    });
     const body = readFileSync(options.data);
     const put = await s3.send(new PutObjectCommand({ Bucket: TRAINING_DATA.bucket, Key: key, Body: body }));
     const record = { eventName: 'ObjectCreated:Put', s3: { bucket: { name: TRAINING_DATA.bucket }, object: { key, size: body.length, eTag: put.ETag } } };
@@ -112,13 +109,20 @@ function dataTarget(logicalDate: string): { s3: ReturnType<typeof createS3Client
   return { s3: createS3Client(s3Options), key: TRAINING_DATA.key.replace('{{ ds }}', logicalDate.slice(0, 10)) };
 }
 
-/** A demo run that finds yesterday's upload of today's data would not wait: take it away first. */
-async function removeEarlierDelivery(logicalDate: string): Promise<void> {
+/**
+ * Before the run: the buckets the demo's steps use exist (the data's and the artifacts'), and
+ * an earlier demo's upload of today's data is gone, so the sensor is seen waiting.
+ */
+async function prepareStorage(logicalDate: string): Promise<void> {
   const { s3, key } = dataTarget(logicalDate);
+  const artifacts = /^s3:\/\/([^/]+)/.exec(process.env.TRAINYARD_ARTIFACTS_URI ?? '')?.[1];
   try {
-    await s3.send(new DeleteObjectCommand({ Bucket: TRAINING_DATA.bucket, Key: key })).catch((err: { name?: string }) => {
-      if (err.name !== 'NoSuchBucket') throw err;
-    });
+    for (const bucket of [TRAINING_DATA.bucket, ...(artifacts ? [artifacts] : [])]) {
+      await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((err: { name?: string }) => {
+        if (err.name !== 'BucketAlreadyOwnedByYou' && err.name !== 'BucketAlreadyExists') throw err;
+      });
+    }
+    await s3.send(new DeleteObjectCommand({ Bucket: TRAINING_DATA.bucket, Key: key }));
   } finally {
     s3.destroy();
   }
@@ -154,7 +158,7 @@ async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   const started = Date.now();
   const today = new Date().toISOString().slice(0, 10);
-  if (options.data) await removeEarlierDelivery(today);
+  if (options.data) await prepareStorage(today);
   const created = await request(`${options.api}/pipelines/${options.pipeline}/runs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

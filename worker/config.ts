@@ -20,13 +20,21 @@
  *                               (0 to 2097152, Temporal's limit)   @default 131072
  *   TRAINYARD_PAYLOAD_KEY       base64 of 32 bytes (make one: openssl rand -base64 32): every payload is
  *                               encrypted with AES-256-GCM, in history and in the bucket   @default unset: not encrypted
+ *   TRAINYARD_ARTIFACTS_URI base of every step's artifacts prefix, e.g. s3://trainyard-artifacts
+ *                                                               @default file://<state dir>/artifacts
+ *   TRAINYARD_K8S_ARTIFACTS_SECRET  a Secret (in the pod's namespace) added to every pod as envFrom:
+ *                           the artifact store's credentials for pods            @default none
  *
  * S3 access (sensors, the claim-check codec, artifacts) is configured when
  * TRAINYARD_S3_ENDPOINT, TRAINYARD_S3_REGION or AWS_REGION is set. Worker, API
- * and every other client must share the TRAINYARD_PAYLOAD_* settings.
+ * and every other client must share the TRAINYARD_PAYLOAD_* settings. Local step
+ * processes inherit the worker's environment (credentials included); they and
+ * pods also get AWS_ENDPOINT_URL and AWS_REGION from the settings above when
+ * those two are not set already.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import type { ArtifactsOptions } from '../activities/artifacts';
 import type { S3ClientOptions } from '../activities/object-store';
 import { DEFAULT_PAYLOAD_THRESHOLD, type PayloadKey, payloadKeyFromBase64 } from '../codec';
 
@@ -42,6 +50,8 @@ export interface TrainyardConfig {
   kubernetes?: KubernetesAccess;
   /** S3 access for sensors, the claim-check codec and artifacts; absent when none is configured. */
   s3?: S3ClientOptions;
+  /** Where steps keep their artifacts, and what steps need to reach the store. */
+  artifacts: ArtifactsOptions;
   /** The payload codec's settings; absent when neither a payload bucket nor a key is set. */
   payloads?: PayloadSettings;
 }
@@ -72,11 +82,13 @@ function findProjectRoot(from: string): string {
 export const PROJECT_ROOT = findProjectRoot(__dirname);
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfig {
+  const stateDir = path.resolve(env.TRAINYARD_STATE_DIR ?? path.join(PROJECT_ROOT, '.trainyard'));
   const config: TrainyardConfig = {
     address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233',
     namespace: env.TEMPORAL_NAMESPACE ?? 'default',
     taskQueue: env.TRAINYARD_TASK_QUEUE ?? 'trainyard',
-    stateDir: path.resolve(env.TRAINYARD_STATE_DIR ?? path.join(PROJECT_ROOT, '.trainyard')),
+    stateDir,
+    artifacts: artifactsOptionsFrom(env, stateDir),
     pipelineModules: (env.TRAINYARD_PIPELINES ?? 'examples/ml-training/pipeline')
       .split(',')
       .map((m) => m.trim())
@@ -147,4 +159,24 @@ export function payloadSettingsFrom(env: NodeJS.ProcessEnv, s3: S3ClientOptions 
   }
   if (keyText) settings.key = payloadKeyFromBase64(keyText, 'TRAINYARD_PAYLOAD_KEY');
   return settings;
+}
+
+/**
+ * Where steps keep their artifacts (TRAINYARD_ARTIFACTS_URI, else a folder in the
+ * state dir, so the local runner needs no S3), and what steps need to reach the
+ * store beyond the worker's own environment. Throws on a base that is not a URI.
+ */
+export function artifactsOptionsFrom(env: NodeJS.ProcessEnv, stateDir: string): ArtifactsOptions {
+  const baseUri = env.TRAINYARD_ARTIFACTS_URI || `file://${path.join(path.resolve(stateDir), 'artifacts')}`;
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\/./.test(baseUri)) {
+    throw new Error(`TRAINYARD_ARTIFACTS_URI must be a URI such as s3://bucket/prefix or file:///absolute/path; got '${baseUri}'`);
+  }
+  const s3 = s3OptionsFrom(env);
+  const endpoint = env.AWS_ENDPOINT_URL || s3?.endpoint;
+  const region = env.AWS_REGION || s3?.region;
+  return {
+    baseUri,
+    env: { ...(endpoint ? { AWS_ENDPOINT_URL: endpoint } : {}), ...(region ? { AWS_REGION: region } : {}) },
+    ...(env.TRAINYARD_K8S_ARTIFACTS_SECRET ? { podSecret: env.TRAINYARD_K8S_ARTIFACTS_SECRET } : {}),
+  };
 }

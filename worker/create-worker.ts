@@ -7,10 +7,10 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { PayloadCodec } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities, createPodManager } from '../activities';
+import { type ArtifactsOptions, createActivities, createPodManager } from '../activities';
 import { type S3ClientOptions, createS3Client } from '../activities/object-store';
 import { PooledKubeConfig } from '../activities/kubernetes/kube-config';
-import type { KubernetesAccess } from './config';
+import { type KubernetesAccess, artifactsOptionsFrom } from './config';
 import type { PipelineRegistry } from './registry';
 
 /** Where `npm run build` writes the workflow bundle. */
@@ -24,6 +24,10 @@ export interface CreateWorkerOptions {
   stateDir: string;
   /** Overrides the environment `notify` reads webhook URLs from. */
   notifyEnv?: NodeJS.ProcessEnv;
+  /** Where steps keep their artifacts (`loadConfig().artifacts`). @default under `file://<stateDir>/artifacts` */
+  artifacts?: ArtifactsOptions;
+  /** Overrides the environment local step processes inherit (credentials included). @default process.env */
+  processEnv?: NodeJS.ProcessEnv;
   /** Grace for running activities on shutdown. @default '10s' */
   shutdownGraceTime?: string;
   /** Kubernetes access for pod steps on the Kubernetes runner. */
@@ -62,6 +66,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Trainy
     secretsDir: path.join(options.stateDir, 'secrets'),
     images: options.registry.images,
     tasks: options.registry.tasks,
+    artifacts: options.artifacts ?? artifactsOptionsFrom({}, options.stateDir),
+    ...(options.processEnv ? { processEnv: options.processEnv } : {}),
     ...(options.notifyEnv ? { notify: { env: options.notifyEnv } } : {}),
     ...(pods && options.kubernetes ? { kubernetes: { pods, namespace: options.kubernetes.namespace } } : {}),
     ...(s3 ? { s3 } : {}),

@@ -35,6 +35,7 @@ async function main(): Promise<void> {
       taskQueue: config.taskQueue,
       registry,
       stateDir: config.stateDir,
+      artifacts: config.artifacts,
       ...(config.kubernetes ? { kubernetes: config.kubernetes } : {}),
       ...(config.s3 ? { s3: config.s3 } : {}),
       ...(payloads ? { payloadCodec: payloads.codec } : {}),

@@ -6,6 +6,7 @@
  */
 import type { V1Pod } from '@kubernetes/client-node';
 import type { PodConfig } from '../../pipeline';
+import { ARTIFACTS_URI_ENV, type ArtifactsOptions, artifactsUri } from '../artifacts';
 import { ANNOTATIONS, type PodIdentity, identityKey, podLabels, podName } from './naming';
 
 export const CONTAINER_NAME = 'base';
@@ -34,16 +35,27 @@ export function mergeTemplate(base: unknown, over: unknown): unknown {
   return over;
 }
 
-/** Builds the pod for one try of a pod step. */
-export function buildPod(id: PodIdentity, config: PodConfig, defaultNamespace: string): V1Pod {
+/**
+ * Builds the pod for one try of a pod step. With `artifacts` (the worker's store),
+ * the container gets its `TRAINYARD_ARTIFACTS_URI`, the store's endpoint and region
+ * before the step's own `env`, and the store's credentials Secret before the
+ * step's own `envFrom`, so the step's settings win where both name a variable.
+ */
+export function buildPod(id: PodIdentity, config: PodConfig, defaultNamespace: string, artifacts?: ArtifactsOptions): V1Pod {
+  const storeEnv = Object.entries(artifacts?.env ?? {}).map(([name, value]) => ({ name, value }));
   const env = (config.env ?? []).map((e) => (e.value !== undefined ? { name: e.name, value: e.value } : { name: e.name, valueFrom: e.valueFrom }));
+  const trainyardEnv = [
+    { name: 'TRAINYARD_XCOM_PATH', value: XCOM_PATH },
+    ...(artifacts ? [{ name: ARTIFACTS_URI_ENV, value: artifactsUri(artifacts.baseUri, id) }] : []),
+  ];
+  const envFrom = [...(artifacts?.podSecret ? [{ secretRef: { name: artifacts.podSecret } }] : []), ...(config.envFrom ?? [])];
   const container: Record<string, unknown> = {
     name: CONTAINER_NAME,
     image: config.image,
     ...(config.cmds ? { command: config.cmds } : {}),
     ...(config.arguments ? { args: config.arguments } : {}),
-    env: [...env, { name: 'TRAINYARD_XCOM_PATH', value: XCOM_PATH }],
-    ...(config.envFrom ? { envFrom: config.envFrom } : {}),
+    env: [...storeEnv, ...env, ...trainyardEnv],
+    ...(envFrom.length ? { envFrom } : {}),
     ...(config.resources ? { resources: config.resources } : {}),
     ...(config.volumeMounts ? { volumeMounts: config.volumeMounts } : {}),
     ...(config.securityContext ? { securityContext: config.securityContext } : {}),

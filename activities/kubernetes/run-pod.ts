@@ -12,6 +12,7 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { V1Pod } from '@kubernetes/client-node';
 import { FailureTypes, type Json, type PodConfig, formatDuration, parseDuration } from '../../pipeline';
+import type { ArtifactsOptions } from '../artifacts';
 import { forwardMetrics } from '../metrics-forwarder';
 import { type StepCall, type StepResult, tryTag } from '../types';
 import { ANNOTATIONS, type PodIdentity, identityKey } from './naming';
@@ -30,6 +31,8 @@ export interface PodRunnerDeps {
   pods: PodManager;
   /** Namespace of pods whose config names none. @default 'default' */
   namespace?: string;
+  /** Where steps keep their artifacts; each pod gets its prefix as `$TRAINYARD_ARTIFACTS_URI`. */
+  artifacts: ArtifactsOptions;
 }
 
 /** Raised inside the runner when a wait ends without the pod reaching the state. */
@@ -47,7 +50,7 @@ export function createPodActivities(deps: PodRunnerDeps) {
       const ctx = Context.current();
       const { config } = input;
       const id: PodIdentity = { pipelineId: input.pipelineId, runId: input.runId, stepId: input.stepId, attempt: input.attempt, ...(input.mapIndex !== undefined ? { mapIndex: input.mapIndex } : {}) };
-      const manifest = buildPod(id, config, deps.namespace ?? 'default');
+      const manifest = buildPod(id, config, deps.namespace ?? 'default', deps.artifacts);
       const namespace = manifest.metadata?.namespace ?? 'default';
       const name = manifest.metadata?.name ?? '';
       const watch = await deps.pods.watch(namespace);

@@ -7,14 +7,17 @@
 import { type Pipeline, type PodConfig, specVersion, validatePipeline } from '../../pipeline';
 import { pipeline as example } from './pipeline';
 
+/** Where the best trial's model would be, under the worker's TRAINYARD_ARTIFACTS_URI. */
+const MODEL_URI = 's3://trainyard-artifacts/ml_training_pipeline_kwok/RUN/model_training.train_model/1/mlp-lr0.001-bs32-adam-i1.joblib';
+
 /** What each container would write to /airflow/xcom/return.json. */
 const RESULTS: Record<string, unknown> = {
   'data_preparation.validate_data': { valid: true, rows: 1797, features: 64, classes: 10, nan_count: 0 },
   'data_preparation.preprocess_data': { train_rows: 1347, test_rows: 450, data_dir: '/shared/data' },
-  'model_training.train_model': { accuracy: 0.9655, f1_score: 0.9653, loss: 0.004, model_path: '/shared/models/mlp-lr0.001-bs32-adam.joblib', device: 'cuda:simulated' },
+  'model_training.train_model': { accuracy: 0.9655, f1_score: 0.9653, loss: 0.004, model_path: MODEL_URI, device: 'cuda:simulated' },
   'model_training.evaluate_model': {
     accuracy: 0.9778, f1_score: 0.9777, baseline_accuracy: 0, improvement: 0.9778, should_deploy: true,
-    model_path: '/shared/models/mlp-lr0.001-bs32-adam.joblib',
+    model_path: MODEL_URI,
   },
   deploy_model: { version: 1, path: '/serving/production-model/v1/model.joblib', deployed: true },
 };

@@ -39,6 +39,7 @@ const SHARED_DATA = {
 
 /** Where the upstream system drops each day's training data; the run starts by waiting for it. */
 export const TRAINING_DATA = { bucket: 'ml-datasets', key: 'daily/{{ ds }}/digits.csv' } as const;
+const DATA_URI = `s3://${TRAINING_DATA.bucket}/${TRAINING_DATA.key}`;
 
 /**
  * The grid the search trains: 3 learning rates x 2 batch sizes x 2 optimizers = 12
@@ -96,7 +97,7 @@ export const pipeline = definePipeline(
         image: 'ml-tools:latest',
         namespace: 'ml-training',
         cmds: ['python', 'validate.py'],
-        arguments: ['--date', '{{ ds }}'],
+        arguments: ['--date', '{{ ds }}', '--data-uri', DATA_URI],
         env: [{ name: 'DATA_DATE', value: '{{ ds }}' }],
         resources: { requests: { cpu: '2', memory: '8Gi' }, limits: { cpu: '4', memory: '16Gi' } },
       }, { after: [data] });
@@ -106,7 +107,7 @@ export const pipeline = definePipeline(
           image: 'ml-tools:latest',
           namespace: 'ml-training',
           cmds: ['python', 'preprocess.py'],
-          arguments: ['--date', '{{ ds }}'],
+          arguments: ['--date', '{{ ds }}', '--data-uri', DATA_URI],
           resources: { requests: { cpu: '4', memory: '32Gi' }, limits: { cpu: '8', memory: '64Gi' } },
           ...SHARED_DATA,
         },

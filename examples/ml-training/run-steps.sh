@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the example's steps in pipeline order without Temporal, with the same
-# environment contract the local runner gives them (run dir, XCom file), and
-# prints each step's XCom. For checking the image code on another machine, such
-# as a GPU host:   bash examples/ml-training/run-steps.sh PYTHON [TRAIN ARGS...]
+# environment contract the local runner gives them (run dir, XCom file, a
+# file:// artifacts prefix per step), and prints each step's XCom. For checking
+# the image code on another machine, such as a GPU host:
+#   bash examples/ml-training/run-steps.sh PYTHON [TRAIN ARGS...]
 set -euo pipefail
 py=${1:?usage: run-steps.sh PYTHON [extra train.py arguments]}; shift
 here="$(cd "$(dirname "$0")/image" && pwd)"
@@ -11,7 +12,7 @@ export TRAINYARD_RUN_ID="steps-$(date +%s)" TRAINYARD_RUN_DIR="$work/run" TRAINY
 cd "$here"
 step() {
   local name=$1; shift
-  export TRAINYARD_XCOM_PATH="$work/xcom/$name.json"
+  export TRAINYARD_XCOM_PATH="$work/xcom/$name.json" TRAINYARD_ARTIFACTS_URI="file://$work/artifacts/$name/"
   mkdir -p "$work/xcom"
   local started=$SECONDS
   "$py" "$@"

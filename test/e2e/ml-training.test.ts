@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -6,7 +7,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { spawnSync } from 'node:child_process';
 import { TRAINING_DATA, localImages, pipeline } from '../../examples/ml-training/pipeline';
 import { type S3KeyMatches } from '../../pipeline';
-import { type TestS3, startTestS3 } from '../support/s3';
+import { artifactsOptionsFrom, loadConfig } from '../../worker/config';
+import { type TestArtifactStore, startArtifactStore } from '../support/artifact-store';
 import { type WebhookSink, startWebhookSink } from '../support/webhook';
 import { type TestWorker, runToEnd, startDevServer, startWorker, states, step, tempStateDir } from '../support/temporal';
 
@@ -14,22 +16,33 @@ describe('the ml-training example, end to end on the local runner', () => {
   let env: TestWorkflowEnvironment;
   let worker: TestWorker;
   let sink: WebhookSink;
-  let s3: TestS3;
+  /** The local S3 server: the day's data, and the second worker's artifacts. */
+  let store: TestArtifactStore;
+  /** A second worker whose artifacts go to the local S3 server. */
+  let s3Worker: TestWorker;
   const dataKey = TRAINING_DATA.key.replace('{{ ds }}', '2026-03-01');
   before(async () => {
     sink = await startWebhookSink();
-    [env, s3] = await Promise.all([startDevServer(), startTestS3([TRAINING_DATA.bucket])]);
+    [env, store] = await Promise.all([startDevServer(), startArtifactStore('trainyard-artifacts', [TRAINING_DATA.bucket])]);
     // The day's data, as the upstream system delivers it: the example's first step waits for it.
     const csv = path.join(tempStateDir(), 'digits.csv');
     const made = spawnSync('python3', ['examples/ml-training/image/make_data.py', '--out', csv], { encoding: 'utf8' });
     assert.equal(made.status, 0, made.stderr);
-    await s3.put(TRAINING_DATA.bucket, dataKey, readFileSync(csv));
-    worker = await startWorker(env, [pipeline], { localImages, notifyEnv: { TRAINYARD_SLACK_WEBHOOK_URL: `${sink.url}/hook` }, s3: s3.options });
+    await store.put(TRAINING_DATA.bucket, dataKey, readFileSync(csv));
+    const notifyEnv = { TRAINYARD_SLACK_WEBHOOK_URL: `${sink.url}/hook` };
+    // Steps read the day's data from S3 with the worker's credentials; this worker keeps artifacts on disk.
+    const dataEnv = store.workerEnv(process.env);
+    delete dataEnv.TRAINYARD_ARTIFACTS_URI;
+    const stateDir = tempStateDir();
+    worker = await startWorker(env, [pipeline], { localImages, notifyEnv, s3: store.options, stateDir, artifacts: artifactsOptionsFrom(dataEnv, stateDir), processEnv: dataEnv });
+    const workerEnv = store.workerEnv(process.env);
+    s3Worker = await startWorker(env, [pipeline], { localImages, notifyEnv, s3: store.options, artifacts: loadConfig(workerEnv).artifacts, processEnv: workerEnv });
   });
   after(async () => {
     await worker?.stop();
+    await s3Worker?.stop();
     await env?.teardown();
-    await s3?.stop();
+    await store?.stop();
     sink?.close();
   });
 
@@ -66,6 +79,10 @@ describe('the ml-training example, end to end on the local runner', () => {
     const best = step(state, 'model_training.select_best_model').output as { accuracy: number; model_path: string; best_index: number };
     const trained = step(state, 'model_training.train_model').output as { accuracy: number }[];
     assert.equal(best.accuracy, Math.max(...trained.map((t) => t.accuracy)));
+    // The model is in the best trial's artifacts prefix, a folder in the worker's state dir by default.
+    const prefix = path.join(worker.stateDir, 'artifacts', 'ml_training_pipeline', state.runId, 'model_training.train_model', String(best.best_index));
+    assert.ok(best.model_path.startsWith(`file://${prefix}/mlp-`), best.model_path);
+    assert.ok(existsSync(best.model_path.slice('file://'.length)), `no model at ${best.model_path}`);
     const evaluation = step(state, 'model_training.evaluate_model').output as { accuracy: number; f1_score: number; model_path: string };
     assert.equal(evaluation.model_path, best.model_path);
     assert.ok(evaluation.accuracy > 0.9, `accuracy ${evaluation.accuracy}`);
@@ -90,5 +107,23 @@ describe('the ml-training example, end to end on the local runner', () => {
     assert.equal(step(state, 'send_notification').state, 'success');
     assert.equal(sink.messages.length, before + 1);
     assert.match(String(sink.messages.at(-1)?.body.text), /deployed version: none/);
+  });
+
+  it('keeps the models in S3 when the worker keeps its artifacts there: evaluate and deploy read them from it', async () => {
+    const { state, error } = await runToEnd(env, s3Worker, pipeline, { params: { threshold: 0.5, epochs: 10 } });
+    assert.equal(error, undefined, error);
+    const best = step(state, 'model_training.select_best_model').output as { model_path: string; best_index: number };
+    const key = `ml_training_pipeline/${state.runId}/model_training.train_model/${best.best_index}/`;
+    assert.ok(best.model_path.startsWith(`s3://trainyard-artifacts/${key}mlp-`), best.model_path);
+    const model = await store.read(best.model_path.slice('s3://trainyard-artifacts/'.length));
+    assert.ok(model.length > 1000, `the model object has ${model.length} bytes`);
+    const evaluation = step(state, 'model_training.evaluate_model').output as { model_path: string; accuracy: number };
+    assert.equal(evaluation.model_path, best.model_path);
+    assert.ok(evaluation.accuracy > 0.5, `accuracy ${evaluation.accuracy}`);
+    const deployed = step(state, 'deploy_model').output as { path: string; sha256: string };
+    const sha256 = createHash('sha256').update(model).digest('hex');
+    assert.equal(deployed.sha256, sha256);
+    assert.equal(createHash('sha256').update(readFileSync(deployed.path)).digest('hex'), sha256);
+    assert.ok(!existsSync(path.join(s3Worker.stateDir, 'artifacts')), 'artifacts went to the state dir as well');
   });
 });

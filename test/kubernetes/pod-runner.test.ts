@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { type KubernetesObject, KubernetesObjectApi, SchedulingV1Api, type V1Pod, loadAllYaml } from '@kubernetes/client-node';
-import { PROJECT_ROOT } from '../../worker';
+import { PROJECT_ROOT, loadConfig } from '../../worker';
 import { writeKubeconfig } from '../../scripts/local-cluster';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type PodConfig, pipeline } from '../../pipeline';
@@ -122,6 +122,12 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
       kubeconfigPath: cluster.kubeconfigPath,
       s3: s3.options,
       notifyEnv: { TRAINYARD_SLACK_WEBHOOK_URL: `${sink.url}/hook` },
+      // A worker whose artifacts are in an in-cluster store; pods get its keys from a Secret.
+      artifacts: loadConfig({
+        TRAINYARD_ARTIFACTS_URI: 's3://trainyard-artifacts',
+        TRAINYARD_S3_ENDPOINT: 'http://minio.storage:9000',
+        TRAINYARD_K8S_ARTIFACTS_SECRET: 'artifact-store',
+      }).artifacts,
     });
     await cluster.kc.makeApiClient(SchedulingV1Api).createPriorityClass({ body: { metadata: { name: 'ml-high' }, value: 1000 } });
     await cluster.core.createNamespacedServiceAccount({ namespace: 'ml-training', body: { metadata: { name: 'trainer' } } });
@@ -146,8 +152,14 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
     assert.deepEqual(c.args, ['--date', '2026-03-01', '--lr', '0.001']);
     assert.deepEqual(c.env?.find((e) => e.name === 'DATA_DATE')?.value, '2026-03-01');
     assert.deepEqual({ ...c.env?.find((e) => e.name === 'API_TOKEN')?.valueFrom?.secretKeyRef }, { name: 'api', key: 'token' });
-    assert.equal(c.envFrom?.[0]?.configMapRef?.name, 'training-defaults');
-    assert.equal(c.envFrom?.[1]?.prefix, 'AWS_');
+    // The artifact store, from the worker's configuration: the try's prefix, the endpoint, the credentials Secret first.
+    const value = (name: string): string | undefined => c.env?.find((e) => e.name === name)?.value;
+    assert.equal(value('TRAINYARD_ARTIFACTS_URI'), `s3://trainyard-artifacts/pod_fields/${state.runId}/train/`);
+    assert.equal(value('AWS_ENDPOINT_URL'), 'http://minio.storage:9000');
+    assert.equal(value('AWS_REGION'), 'us-east-1');
+    assert.equal(c.envFrom?.[0]?.secretRef?.name, 'artifact-store');
+    assert.equal(c.envFrom?.[1]?.configMapRef?.name, 'training-defaults');
+    assert.equal(c.envFrom?.[2]?.prefix, 'AWS_');
     assert.deepEqual(c.resources?.limits, { cpu: '8', memory: '32Gi', 'nvidia.com/gpu': '1' });
     assert.deepEqual(c.resources?.requests, { cpu: '4', memory: '16Gi', 'nvidia.com/gpu': '1' });
     assert.deepEqual(c.volumeMounts?.map((m) => m.mountPath).filter((m) => !m.includes('serviceaccount')), ['/shared', '/scratch', '/etc/training', '/var/run/creds']);

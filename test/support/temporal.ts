@@ -12,6 +12,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, type Logger, Runtime, type Worker } from '@temporalio/worker';
 import type { S3ClientOptions } from '../../activities/object-store';
+import type { ArtifactsOptions } from '../../activities';
 import type { Pipeline } from '../../pipeline';
 import { createRegistry, createWorker, ensureSearchAttributes } from '../../worker';
 import {
@@ -95,6 +96,10 @@ export async function startWorker(
     maxConcurrentTries?: number;
     s3?: S3ClientOptions;
     payloadCodec?: PayloadCodec;
+    /** The worker's artifact store (`loadConfig(env).artifacts`); default a folder in the state dir. */
+    artifacts?: ArtifactsOptions;
+    /** The environment step processes inherit, as if it were the worker's. */
+    processEnv?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<TestWorker> {
   const taskQueue = `test-${randomUUID()}`;
@@ -108,6 +113,8 @@ export async function startWorker(
     stateDir,
     shutdownGraceTime: '2s',
     ...(options.notifyEnv ? { notifyEnv: options.notifyEnv } : {}),
+    ...(options.artifacts ? { artifacts: options.artifacts } : {}),
+    ...(options.processEnv ? { processEnv: options.processEnv } : {}),
     ...(options.kubeconfigPath ? { kubernetes: { kubeconfigPath: options.kubeconfigPath, namespace: 'default' } } : {}),
     ...(options.maxConcurrentTries ? { maxConcurrentTries: options.maxConcurrentTries } : {}),
     ...(options.s3 ? { s3: options.s3 } : {}),

@@ -20,6 +20,17 @@ Run directory
     given, else ``$TRAINYARD_RUN_DIR``, else ``/shared/$TRAINYARD_RUN_ID``.
     It is created when missing.
 
+Artifacts
+    What a step hands on beyond its XCom (train.py's model) goes under
+    ``$TRAINYARD_ARTIFACTS_URI``, a prefix of the step's own that the
+    orchestrator sets (``<base>/<pipeline>/<run>/<step>/``, plus ``<index>/``
+    in a mapped step). ``put_artifact`` and ``local_copy`` write and read
+    ``s3://bucket/key`` URIs with boto3, which takes its endpoint, region and
+    credentials from the standard variables (AWS_ENDPOINT_URL, AWS_REGION,
+    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...), and ``file:///path`` URIs
+    (or plain paths) on the filesystem. The URI goes into the XCom, and later
+    steps read the artifact from it.
+
 Logging and failure
     Progress goes to stdout, one ``<step>: <message>`` line at a time, flushed
     at once so it streams into the worker log. A problem ends the step with a
@@ -61,6 +72,7 @@ import json
 import math
 import os
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -436,6 +448,107 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# --------------------------------------------------------------------------
+# Artifacts: s3:// with boto3, file:// on the filesystem
+
+
+def artifacts_uri() -> str:
+    """This step's artifacts prefix, ``$TRAINYARD_ARTIFACTS_URI``, ending with ``/``."""
+    uri = os.environ.get("TRAINYARD_ARTIFACTS_URI", "").strip()
+    if not uri:
+        raise StepError("TRAINYARD_ARTIFACTS_URI is not set; set it to the s3:// or file:// prefix this step keeps its artifacts under")
+    return uri if uri.endswith("/") else uri + "/"
+
+
+def _file_of(uri: str) -> Path | None:
+    """The file a ``file://`` URI or a plain path names; None for ``s3://``."""
+    if uri.startswith("s3://"):
+        return None
+    if uri.startswith("file://"):
+        return Path(uri[len("file://") :])
+    if "://" in uri:
+        raise StepError(f"{uri}: only s3:// and file:// artifact URIs are supported")
+    return Path(uri).expanduser()
+
+
+def _s3_object(uri: str) -> tuple[Any, str, str]:
+    """(client, bucket, key) for an ``s3://bucket/key`` URI."""
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    if not bucket or not key or key.endswith("/"):
+        raise StepError(f"{uri} names no object; expected s3://bucket/key")
+    import boto3
+
+    # boto3 reads AWS_ENDPOINT_URL and the credentials itself, but the region only from AWS_DEFAULT_REGION.
+    return boto3.client("s3", region_name=os.environ.get("AWS_REGION") or None), bucket, key
+
+
+def put_artifact(source: Path, uri: str) -> None:
+    """Store the local file ``source`` at ``uri``; a reader sees the old object or the whole new one."""
+    target = _file_of(uri)
+    s3 = _s3_object(uri) if target is None else None
+    try:
+        if s3 is not None:
+            client, bucket, key = s3
+            client.upload_file(str(source), bucket, key)
+        elif target is not None:
+            atomic_write_with(target, lambda tmp: shutil.copyfile(source, tmp))
+    except Exception as err:  # noqa: BLE001 - OSError, botocore's and boto3's errors alike
+        raise StepError(f"cannot store {source.name} at {uri}: {err}") from None
+
+
+@contextlib.contextmanager
+def local_copy(uri: str) -> Iterator[Path]:
+    """A local file holding the artifact at ``uri``: the file itself for ``file://``,
+    a download removed afterwards for ``s3://``."""
+    path = _file_of(uri)
+    if path is not None:
+        if not path.is_file():
+            raise StepError(f"no artifact at {uri}")
+        yield path
+        return
+    client, bucket, key = _s3_object(uri)
+    with tempfile.TemporaryDirectory(prefix="trainyard-artifact-") as tmp:
+        path = Path(tmp) / key.rsplit("/", 1)[-1]
+        try:
+            client.download_file(bucket, key, str(path))
+        except Exception as err:  # noqa: BLE001 - a missing object, refused credentials, no connection
+            raise StepError(f"cannot read the artifact at {uri}: {err}") from None
+        yield path
+
+
+# --------------------------------------------------------------------------
+# The day's input data
+
+
+def add_data_uri_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-uri",
+        default=None,
+        help="the day's data as CSV (s3:// or file://; columns p0..p63 and label, as make_data.py writes); "
+        "without it, scikit-learn's bundled digits",
+    )
+
+
+def load_dataset(data_uri: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels: from the CSV at ``data_uri``, else scikit-learn's bundled digits."""
+    if data_uri is None:
+        from sklearn.datasets import load_digits
+
+        X, y = load_digits(return_X_y=True)
+        return np.asarray(X, dtype=np.float64), np.asarray(y)
+    with local_copy(data_uri) as path:
+        try:
+            table = np.genfromtxt(path, delimiter=",", names=True, dtype=np.float64)
+        except ValueError as err:
+            raise StepError(f"{data_uri} is not a CSV table with a header row: {err}") from None
+    names = table.dtype.names or ()
+    if "label" not in names:
+        raise StepError(f"{data_uri} has no 'label' column; its columns: {', '.join(names) or '(none)'}")
+    features = [n for n in names if n != "label"]
+    X = np.column_stack([table[n] for n in features]) if features else np.empty((len(table), 0))
+    return np.asarray(X, dtype=np.float64), np.asarray(table["label"]).astype(np.int64)
 
 
 # --------------------------------------------------------------------------

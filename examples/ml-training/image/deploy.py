@@ -1,14 +1,15 @@
 """Step 5: publish a model as the next version of a served model.
 
 Usage:
-    python deploy.py --model-path PATH --model-name NAME [--serving-dir DIR]
+    python deploy.py --model-path URI --model-name NAME [--serving-dir DIR]
                      [--accuracy FLOAT] [--run-dir DIR]
 
-Layout of the serving area (``--serving-dir``, else $TRAINYARD_SERVING_DIR,
+The model is read from its URI (s3://, file:// or a plain path: the
+"model_path" of train's or evaluate's XCom). Layout of the serving area (``--serving-dir``, else $TRAINYARD_SERVING_DIR,
 else <run_dir>/../../serving):
 
     <serving_dir>/<name>/v<N>/model.joblib    copy of the deployed model
-    <serving_dir>/<name>/v<N>/metadata.json   source path and sha256, accuracy, time, run id
+    <serving_dir>/<name>/v<N>/metadata.json   source URI and sha256, accuracy, time, run id
     <serving_dir>/<name>/current.json         {"version", "path", "accuracy", "sha256", ...}
 
 N is one more than the highest existing version. The model is copied under a
@@ -61,7 +62,7 @@ def model_name_arg(text: str) -> str:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Deploy a model into the serving area.")
-    parser.add_argument("--model-path", required=True, help="model file to deploy")
+    parser.add_argument("--model-path", required=True, help="URI (s3://, file://) or path of the model to deploy")
     parser.add_argument("--model-name", required=True, type=model_name_arg, help="served model name")
     parser.add_argument(
         "--serving-dir", default=None, help="serving area (default $TRAINYARD_SERVING_DIR, else <run_dir>/../../serving)"
@@ -112,10 +113,12 @@ def read_metadata(version_dir: Path) -> dict[str, Any] | None:
 def main() -> None:
     args = parse_args()
     serving_dir = common.resolve_serving_dir(args.serving_dir, args.run_dir)
-    source = Path(args.model_path).expanduser().resolve()
-    if not source.is_file():
-        raise common.StepError(f"model not found at {source}; check --model-path")
+    with common.local_copy(args.model_path) as source:
+        deploy(args, serving_dir, source)
 
+
+def deploy(args: argparse.Namespace, serving_dir: Path, source: Path) -> None:
+    """Publish the model file ``source`` (a local copy of --model-path) as the next version."""
     model_dir = serving_dir / args.model_name
     try:
         model_dir.mkdir(parents=True, exist_ok=True)
@@ -167,11 +170,11 @@ def main() -> None:
             target = version_dir / "model.joblib"
             common.atomic_write_with(target, lambda tmp: shutil.copyfile(source, tmp))
             if common.sha256_of(target) != digest:
-                raise common.StepError(f"copy of {source} to {target} does not match its sha256")
+                raise common.StepError(f"copy of {args.model_path} to {target} does not match its sha256")
             metadata = {
                 "model_name": args.model_name,
                 "version": version,
-                "source_path": str(source),
+                "source_path": args.model_path,
                 "source_sha256": digest,
                 "accuracy": args.accuracy,
                 "deployed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -1,11 +1,12 @@
 """Step 4: score a trained model on the held-out test split and decide whether to deploy it.
 
 Usage:
-    python evaluate.py --model-path PATH [--threshold 0.9] [--min-improvement 0.0]
+    python evaluate.py --model-path URI [--threshold 0.9] [--min-improvement 0.0]
                        [--serving-dir DIR] [--model-name production-model] [--run-dir DIR]
 
 Loads the model written by train.py (a scaler + MLP pipeline taking raw
-pixels) and <run_dir>/data/test.npz, and computes accuracy and macro F1 on
+pixels) from its URI (train's XCom "model_path": s3://, file:// or a plain
+path) and <run_dir>/data/test.npz, and computes accuracy and macro F1 on
 the test rows, which neither training nor validation has seen.
 
 The baseline is the accuracy recorded in <serving_dir>/<model_name>/current.json
@@ -40,7 +41,7 @@ STEP = "evaluate"
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Evaluate a trained model on the test split.")
-    parser.add_argument("--model-path", required=True, help="model file written by train.py")
+    parser.add_argument("--model-path", required=True, help="URI (s3://, file://) or path of the model train.py wrote")
     parser.add_argument(
         "--threshold", type=common.finite_float, default=0.9, help="lowest test accuracy that may deploy (default 0.9)"
     )
@@ -82,26 +83,24 @@ def main() -> None:
     args = parse_args()
     run_dir = common.resolve_run_dir(args.run_dir)
     serving_dir = common.resolve_serving_dir(args.serving_dir, args.run_dir)
-    model_path = Path(args.model_path).expanduser().resolve()
-    if not model_path.is_file():
-        raise common.StepError(f"model not found at {model_path}; run train.py first or check --model-path")
-
+    model_uri = args.model_path
     test = common.load_split(run_dir, "test")
 
     import joblib
     from sklearn.metrics import accuracy_score, f1_score
 
-    try:
-        model = joblib.load(model_path)
-    except Exception as err:  # noqa: BLE001 - any unpickling problem is a bad model file
-        raise common.StepError(f"cannot load model {model_path}: {type(err).__name__}: {err}") from None
+    with common.local_copy(model_uri) as model_file:
+        try:
+            model = joblib.load(model_file)
+        except Exception as err:  # noqa: BLE001 - any unpickling problem is a bad model file
+            raise common.StepError(f"cannot load model {model_uri}: {type(err).__name__}: {err}") from None
     if not hasattr(model, "predict"):
-        raise common.StepError(f"{model_path} holds a {type(model).__name__}, not a model with predict()")
+        raise common.StepError(f"{model_uri} holds a {type(model).__name__}, not a model with predict()")
 
     predicted = model.predict(test["X_raw"])
     accuracy = round(float(accuracy_score(test["y"], predicted)), 6)
     f1 = round(float(f1_score(test["y"], predicted, average="macro")), 6)
-    log(f"{model_path.name}: test accuracy {accuracy:.4f}, macro F1 {f1:.4f} on {len(test['y'])} rows")
+    log(f"{model_file.name}: test accuracy {accuracy:.4f}, macro F1 {f1:.4f} on {len(test['y'])} rows")
 
     baseline, baseline_version = read_baseline(serving_dir, args.model_name)
     improvement = round(accuracy - baseline, 6)
@@ -125,7 +124,7 @@ def main() -> None:
             "baseline_version": baseline_version,
             "improvement": improvement,
             "should_deploy": should_deploy,
-            "model_path": str(model_path),
+            "model_path": model_uri,
             "model_name": args.model_name,
             "threshold": args.threshold,
             "min_improvement": args.min_improvement,

@@ -33,6 +33,7 @@ STEP = "preprocess"
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Split and standardise the digits data set.")
     parser.add_argument("--date", required=True, type=common.iso_date, help="partition date, YYYY-MM-DD")
+    common.add_data_uri_argument(parser)
     parser.add_argument(
         "--test-size", type=common.fraction, default=0.25, help="share of rows held out for testing (default 0.25)"
     )
@@ -52,13 +53,11 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     common.seed_everything(args.seed)
 
-    from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
-    X, y = load_digits(return_X_y=True)
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.int64)
+    X, y = common.load_dataset(args.data_uri)
+    y = y.astype(np.int64)
     log(f"partition {args.date}: {len(y)} rows; test size {args.test_size:g}, seed {args.seed}")
 
     try:

@@ -42,14 +42,13 @@ nothing.
 
 The model saved is a Pipeline of the fitted scaler followed by the fitted
 MLP, so it takes raw pixel values (0..16) and can be served on its own.
-It goes to <run_dir>/models/<name>.joblib, where the name spells out the
-hyperparameters: ``mlp-lr0.001-bs32-adam``, with ``-ep<N>`` and ``-seed<S>``
-appended when --epochs or --seed differ from their defaults, and ``-i<K>``
-when $TRAINYARD_MAP_INDEX is K, so that the trials of one mapped step, which
-run at the same time in the same run directory, never write the same file
-even when two of them share their hyperparameters. The metrics are also
-written beside the model as <model>.joblib.metrics.json. Both files are
-written under a temporary name and renamed into place.
+It goes to $TRAINYARD_ARTIFACTS_URI<name>.joblib (an s3:// or file:// prefix
+of this step's own; in a mapped step, of this index's own), where the name
+spells out the hyperparameters: ``mlp-lr0.001-bs32-adam``, with ``-ep<N>`` and
+``-seed<S>`` appended when --epochs or --seed differ from their defaults, and
+``-i<K>`` when $TRAINYARD_MAP_INDEX is K. The metrics are also written beside
+the model as <model>.joblib.metrics.json. A reader sees each object whole or
+not at all, and the XCom's "model_path" is the model's URI.
 
 ``--backend`` picks who trains: ``sklearn`` (scikit-learn's MLP, on the CPU),
 ``torch`` (the same network in PyTorch, on the GPU when one is visible, with a
@@ -60,7 +59,7 @@ evaluate.py and deploy.py do not care who trained it. ``device`` is "cpu" or
 "cuda:<gpu name>": where the training actually ran.
 
 XCom: {"accuracy" (validation), "f1_score" (macro, validation), "loss" (final
-training loss), "model_path", "run_id", "hyperparams": {"lr", "batch_size",
+training loss), "model_path" (the model's URI), "run_id", "hyperparams": {"lr", "batch_size",
 "optimizer", "epochs"}, "device", plus "model_name", "experiment_name",
 "seed", "map_index" (null when unmapped), "backend", "train_seconds",
 "epoch_seconds", "epochs_run" (epochs actually trained) and
@@ -73,8 +72,10 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import math
+import tempfile
 import time
 import warnings
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -149,6 +150,7 @@ def main() -> None:
     args = parse_args()
     run_dir = common.resolve_run_dir(args.run_dir)
     map_index = common.map_index()
+    artifacts = common.artifacts_uri()
     common.seed_everything(args.seed)
 
     train = common.load_split(run_dir, "train")
@@ -219,13 +221,12 @@ def main() -> None:
         f"({elapsed:.2f}s; {1000 * work / len(history):.1f} ms of work per epoch)"
     )
 
-    models = run_dir / "models"
-    model_path = models / f"{name}.joblib"
+    model_uri = f"{artifacts}{name}.joblib"
     metrics = {
         "accuracy": round(accuracy, 6),
         "f1_score": round(f1, 6),
         "loss": round(loss, 6),
-        "model_path": str(model_path),
+        "model_path": model_uri,
         "model_name": name,
         "run_id": common.run_id(),
         "experiment_name": experiment,
@@ -247,13 +248,18 @@ def main() -> None:
     fit_into_xcom(metrics)  # before saving anything, so a too-large XCom leaves no model behind
 
     model = Pipeline([("scaler", scaler), ("mlp", clf)])
-    # A SIGTERM now takes effect after the three writes, so a stopped trial
-    # leaves the model, its metrics and the XCom, or none of them.
-    with common.stop_deferred():
-        common.save_joblib(model_path, model)
-        common.atomic_write_json(model_path.with_name(model_path.name + ".metrics.json"), metrics)
-        common.write_xcom(metrics)
-    log(f"model saved to {model_path}")
+    with tempfile.TemporaryDirectory(prefix="trainyard-train-") as tmp:
+        model_file = Path(tmp) / f"{name}.joblib"
+        metrics_file = Path(tmp) / f"{name}.joblib.metrics.json"
+        common.save_joblib(model_file, model)
+        common.atomic_write_json(metrics_file, metrics)
+        # A SIGTERM now takes effect after the three writes, so a stopped trial
+        # leaves the model, its metrics and the XCom, or none of them.
+        with common.stop_deferred():
+            common.put_artifact(model_file, model_uri)
+            common.put_artifact(metrics_file, f"{model_uri}.metrics.json")
+            common.write_xcom(metrics)
+    log(f"model saved to {model_uri}")
 
 
 def fit_into_xcom(metrics: dict) -> None:
@@ -268,7 +274,7 @@ def fit_into_xcom(metrics: dict) -> None:
     if size() > common.XCOM_MAX_BYTES:
         raise common.StepError(
             f"the XCom would be {size()} bytes, more than the {common.XCOM_MAX_BYTES} a pod can return; "
-            "use a shorter run directory path or --experiment-name"
+            "use a shorter TRAINYARD_ARTIFACTS_URI or --experiment-name"
         )
 
 

@@ -37,6 +37,7 @@ PIXEL_MIN, PIXEL_MAX = 0.0, 16.0
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Validate the digits data set.")
     parser.add_argument("--date", required=True, type=common.iso_date, help="partition date, YYYY-MM-DD")
+    common.add_data_uri_argument(parser)
     parser.add_argument(
         "--min-rows", type=common.non_negative_int, default=1000, help="fewest rows accepted (default 1000)"
     )
@@ -45,12 +46,8 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    from sklearn.datasets import load_digits
-
-    log(f"loading digits for partition {args.date}")
-    X, y = load_digits(return_X_y=True)
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y)
+    log(f"loading {args.data_uri or 'the bundled digits'} for partition {args.date}")
+    X, y = common.load_dataset(args.data_uri)
 
     problems: list[str] = []
     if X.ndim != 2 or X.shape[1] != EXPECTED_FEATURES:

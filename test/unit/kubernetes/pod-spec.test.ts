@@ -320,3 +320,54 @@ describe('buildPod with a podTemplate', () => {
     assert.equal(pod.metadata?.name, podName(id));
   });
 });
+
+describe('buildPod with the artifact store', () => {
+  const store = { baseUri: 's3://trainyard-artifacts/team', env: { AWS_ENDPOINT_URL: 'http://minio.storage:9000', AWS_REGION: 'eu-west-1' }, podSecret: 'artifact-store' };
+  const uri = `s3://trainyard-artifacts/team/ml_training/run-1/training.train_model/1/`;
+
+  it('gives the container its try\'s TRAINYARD_ARTIFACTS_URI, after the XCom path', () => {
+    const env = mainContainer(buildPod(id, { image: 'i' }, 'ns', { baseUri: 's3://trainyard-artifacts/team' })).env;
+    assert.deepEqual(env, [
+      { name: 'TRAINYARD_XCOM_PATH', value: XCOM_PATH },
+      { name: 'TRAINYARD_ARTIFACTS_URI', value: uri },
+    ]);
+  });
+
+  it('is the same prefix for every try, and a plain step has no index in it', () => {
+    const uriOf = (pod: V1Pod): string | undefined => mainContainer(pod).env?.find((e) => e.name === 'TRAINYARD_ARTIFACTS_URI')?.value;
+    assert.equal(uriOf(buildPod({ ...id, attempt: 5 }, { image: 'i' }, 'ns', store)), uri);
+    const plain: PodIdentity = { pipelineId: id.pipelineId, runId: id.runId, stepId: id.stepId, attempt: id.attempt };
+    assert.equal(uriOf(buildPod(plain, { image: 'i' }, 'ns', store)), 's3://trainyard-artifacts/team/ml_training/run-1/training.train_model/');
+  });
+
+  it('puts the store\'s endpoint and region before the step\'s env, so the step can override them', () => {
+    const pod = buildPod(id, { image: 'i', env: [{ name: 'AWS_REGION', value: 'us-west-2' }, { name: 'PLAIN', value: 'x' }] }, 'ns', store);
+    assert.deepEqual(mainContainer(pod).env, [
+      { name: 'AWS_ENDPOINT_URL', value: 'http://minio.storage:9000' },
+      { name: 'AWS_REGION', value: 'eu-west-1' },
+      { name: 'AWS_REGION', value: 'us-west-2' },
+      { name: 'PLAIN', value: 'x' },
+      { name: 'TRAINYARD_XCOM_PATH', value: XCOM_PATH },
+      { name: 'TRAINYARD_ARTIFACTS_URI', value: uri },
+    ]);
+  });
+
+  it('adds the credentials Secret as the first envFrom source, before the step\'s own', () => {
+    assert.deepEqual(mainContainer(buildPod(id, { image: 'i' }, 'ns', store)).envFrom, [{ secretRef: { name: 'artifact-store' } }]);
+    const config = fullConfig();
+    assert.deepEqual(mainContainer(buildPod(id, config, 'ns', store)).envFrom, [{ secretRef: { name: 'artifact-store' } }, ...(config.envFrom ?? [])]);
+  });
+
+  it('adds no endpoint, region or envFrom the worker was not given', () => {
+    const container = mainContainer(buildPod(id, { image: 'i' }, 'ns', { baseUri: 's3://b', env: {} }));
+    assert.deepEqual(container.env?.map((e) => e.name), ['TRAINYARD_XCOM_PATH', 'TRAINYARD_ARTIFACTS_URI']);
+    assert.equal('envFrom' in container, false);
+  });
+
+  it('keeps the store settings when a podTemplate overrides the container', () => {
+    const pod = buildPod(id, { image: 'i', podTemplate: { spec: { containers: [{ name: CONTAINER_NAME, env: [{ name: 'EXTRA', value: '1' }] }] } } }, 'ns', store);
+    const names = mainContainer(pod).env?.map((e) => e.name);
+    assert.deepEqual(names, ['AWS_ENDPOINT_URL', 'AWS_REGION', 'TRAINYARD_XCOM_PATH', 'TRAINYARD_ARTIFACTS_URI', 'EXTRA']);
+    assert.deepEqual(mainContainer(pod).envFrom, [{ secretRef: { name: 'artifact-store' } }]);
+  });
+});
