@@ -5,12 +5,13 @@
  * - `reschedule`: a short check activity, then a durable timer (no worker slot held)
  *   until the next check, or until an S3 event for the sensor's bucket wakes it.
  * - `poke`: one long activity that checks every interval and heartbeats; a worker
- *   that dies mid-wait is replaced and the activity resumes its count.
+ *   that dies mid-wait is replaced and the activity resumes its count. An S3 event
+ *   for the bucket cancels it and starts another, which looks at once.
  *
  * On timeout the try fails with SensorTimeout (not retried), or with `softFail`
  * the step settles as skipped.
  */
-import { ActivityCancellationType, ApplicationFailure, condition, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { TrainyardActivities } from '../activities';
 import type { PipelineCheck, S3KeyCheck } from '../activities';
 import {
@@ -73,28 +74,44 @@ export async function runSensor(
   const deadline = Date.now() + timing.timeoutMs;
   const retry = { maximumAttempts: 3, initialInterval: '1s', nonRetryableErrorTypes: STEP_FAILURE_TYPES };
   let note: string;
+  const bucket = check.kind === 's3Key' ? check.bucket : '';
+  const eventCount = (): number => events?.count(bucket) ?? 0;
   if (timing.mode === 'poke') {
-    const { pokeSensor } = proxyActivities<TrainyardActivities>({
-      activityId: `${step.id}#${call.attempt}`,
-      startToCloseTimeout: timing.timeoutMs + POKE_GRACE_MS,
-      heartbeatTimeout: heartbeatTimeoutMs,
-      retry,
-      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    });
     progress.note = `poking every ${formatDuration(timing.pokeIntervalMs)}`;
     changed();
-    const result = await pokeSensor({ ...call, check, timing, deadline: new Date(deadline).toISOString() });
-    if (result.matched) return { xcom: result.xcom };
-    note = `${result.note} (${result.checks} checks)`;
+    // An S3 event for the bucket cancels the poke and starts another, which looks at once.
+    for (let poke = 1; ; poke++) {
+      const { pokeSensor } = proxyActivities<TrainyardActivities>({
+        activityId: `${step.id}#${call.attempt}${poke > 1 ? `.${poke}` : ''}`,
+        startToCloseTimeout: Math.max(deadline - Date.now(), 0) + POKE_GRACE_MS,
+        heartbeatTimeout: heartbeatTimeoutMs,
+        retry,
+        cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      });
+      const seen = eventCount();
+      const scope = new CancellationScope();
+      const poking = scope.run(() => pokeSensor({ ...call, check, timing, deadline: new Date(deadline).toISOString() }));
+      const woken = await Promise.race([poking.then(() => false), condition(() => eventCount() !== seen).then(() => true)]);
+      if (woken && deadline > Date.now()) {
+        scope.cancel();
+        await poking.catch((err: unknown) => {
+          if (!isCancellation(err)) throw err;
+        });
+        continue;
+      }
+      const result = await poking;
+      if (result.matched) return { xcom: result.xcom };
+      note = `${result.note} (${result.checks} checks)`;
+      break;
+    }
   } else {
     const { checkSensor } = proxyActivities<TrainyardActivities>({
       startToCloseTimeout: '2m',
       retry,
       cancellationType: ActivityCancellationType.TRY_CANCEL,
     });
-    const bucket = check.kind === 's3Key' ? check.bucket : '';
     for (let checks = 1; ; checks++) {
-      const seen = events?.count(bucket) ?? 0;
+      const seen = eventCount();
       const result = await checkSensor({ ...call, check });
       if (result.matched) return { xcom: result.xcom };
       note = `${result.note} (${checks} check${checks === 1 ? '' : 's'})`;
@@ -103,7 +120,7 @@ export async function runSensor(
       const wait = Math.min(nextPokeDelay(timing, checks), left);
       progress.note = `${note}; next check in ${formatDuration(wait)}`;
       changed();
-      await condition(() => (events?.count(bucket) ?? 0) !== seen, wait);
+      await condition(() => eventCount() !== seen, wait);
     }
   }
   const message = `sensor timed out after ${formatDuration(timing.timeoutMs)}: ${note}`;

@@ -18,6 +18,10 @@ const waiting = pipeline({ id: 'event_waits' }, (p) => {
   p.s3KeySensor('wait_for_drop', { bucket: BUCKET, key: 'drops/{{ ds }}/data.csv', pokeInterval: '1h', timeout: '2h' });
 });
 
+const waitingPoke = pipeline({ id: 'event_waits_poke' }, (p) => {
+  p.s3KeySensor('wait_for_drop', { bucket: BUCKET, key: 'drops/{{ ds }}/data.csv', mode: 'poke', pokeInterval: '1h', timeout: '2h' });
+});
+
 const triggered = pipeline({ id: 'event_starts', params: { bucket: BUCKET } }, (p) => {
   p.s3KeySensor('wait_for_batch', { bucket: '{{ params.bucket }}', key: 'incoming/{{ ds_nodash }}/batch-*.csv', wildcard: true, pokeInterval: '1h', timeout: '2h', startRunOnEvent: true });
 });
@@ -35,10 +39,10 @@ describe('S3 event endpoint', { timeout: 120_000 }, () => {
 
   before(async () => {
     [env, s3] = await Promise.all([startDevServer(), startTestS3([BUCKET])]);
-    worker = await startWorker(env, [waiting, triggered], { s3: s3.options });
+    worker = await startWorker(env, [waiting, waitingPoke, triggered], { s3: s3.options });
     app = await createApp({
       client: env.client,
-      registry: createRegistry([{ pipeline: waiting }, { pipeline: triggered }]),
+      registry: createRegistry([{ pipeline: waiting }, { pipeline: waitingPoke }, { pipeline: triggered }]),
       taskQueue: worker.taskQueue,
       eventsToken: TOKEN,
     });
@@ -86,23 +90,28 @@ describe('S3 event endpoint', { timeout: 120_000 }, () => {
     assert.match(JSON.stringify(notList.body.message), /Records is missing or not a list/);
   });
 
-  it('wakes a waiting sensor at once instead of at its next check', async () => {
+  it('wakes waiting sensors at once, in both modes, instead of at their next check', async () => {
     const handle = await startRun(env, worker, waiting, { logicalDate: '2026-06-01T00:00:00Z' });
+    const poking = await startRun(env, worker, waitingPoke, { logicalDate: '2026-06-01T00:00:00Z' });
     await eventually('the sensor to wait for its next check', async () => {
       const note = step(await handle.query(runStateQuery), 'wait_for_drop').note ?? '';
       return note.includes('next check in 1h') ? note : undefined;
+    }, 30_000);
+    await eventually('the poke-mode sensor to have looked once', async () => {
+      const pending = (await poking.describe()).raw.pendingActivities ?? [];
+      return pending.some((a) => a.heartbeatDetails) ? true : undefined;
     }, 30_000);
     await s3.put(BUCKET, 'drops/2026-06-01/data.csv', 'a,b');
     const began = Date.now();
     const reply = await post({ Records: [record('drops/2026-06-01/data.csv'), record('drops/2026-06-01/data.csv', 'ObjectRemoved:Delete'), record('elsewhere/x.csv')] });
     assert.equal(reply.status, 202);
-    assert.deepEqual(reply.body.outcomes, [
-      { bucket: BUCKET, key: 'drops/2026-06-01/data.csv', pipelineId: 'event_waits', stepId: 'wait_for_drop', date: '2026-06-01', action: 'signalled', runIds: [handle.workflowId] },
-    ]);
+    const outcome = (pipelineId: string, runId: string) => ({
+      bucket: BUCKET, key: 'drops/2026-06-01/data.csv', pipelineId, stepId: 'wait_for_drop', date: '2026-06-01', action: 'signalled', runIds: [runId],
+    });
+    assert.deepEqual(reply.body.outcomes, [outcome('event_waits', handle.workflowId), outcome('event_waits_poke', poking.workflowId)]);
     assert.equal(reply.body.ignored, 2);
-    const result = (await handle.result()) as RunState;
-    assert.equal(result.status, 'success');
-    assert.ok(Date.now() - began < 30_000, 'the run ended soon after the event, not at the hourly check');
+    for (const run of [handle, poking]) assert.equal(((await run.result()) as RunState).status, 'success');
+    assert.ok(Date.now() - began < 30_000, 'the runs ended soon after the event, not at the hourly check');
   });
 
   it('starts a run for the date in the key, once, however often the event repeats', async () => {
