@@ -224,6 +224,7 @@ export async function runTries(
       }
       const { message, retryable } = describeFailure(err);
       progress.error = message;
+      delete progress.note;
       if (!retryable || attempt >= progress.maxAttempts) {
         settle('failed', message);
         return { ok: false, error: message };

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { INestApplication } from '@nestjs/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createApp } from '../../api';
 import { type S3KeyMatches, pipeline } from '../../pipeline';
 import { createRegistry } from '../../worker';
 import { type RunState, runStateQuery } from '../../workflows/definitions';
 import { type TestS3, startTestS3 } from '../support/s3';
+import { startApi } from '../support/api';
 import { type TestWorker, eventually, startDevServer, startRun, startWorker, step } from '../support/temporal';
 
 const BUCKET = 'landing-zone';
@@ -40,14 +40,12 @@ describe('S3 event endpoint', { timeout: 120_000 }, () => {
   before(async () => {
     [env, s3] = await Promise.all([startDevServer(), startTestS3([BUCKET])]);
     worker = await startWorker(env, [waiting, waitingPoke, triggered], { s3: s3.options });
-    app = await createApp({
+    ({ app, base } = await startApi({
       client: env.client,
       registry: createRegistry([{ pipeline: waiting }, { pipeline: waitingPoke }, { pipeline: triggered }]),
       taskQueue: worker.taskQueue,
       eventsToken: TOKEN,
-    });
-    await app.listen(0, '127.0.0.1');
-    base = await app.getUrl();
+    }));
   });
   after(async () => {
     await app?.close();
@@ -70,14 +68,13 @@ describe('S3 event endpoint', { timeout: 120_000 }, () => {
     const wrong = await post({ Records: [] }, 'nope');
     assert.equal(wrong.status, 401);
     assert.match(String(wrong.body.message), /Authorization: Bearer <TRAINYARD_EVENTS_TOKEN>/);
-    const off = await createApp({ client: env.client, registry: createRegistry([{ pipeline: waiting }]), taskQueue: worker.taskQueue });
+    const off = await startApi({ client: env.client, registry: createRegistry([{ pipeline: waiting }]), taskQueue: worker.taskQueue });
     try {
-      await off.listen(0, '127.0.0.1');
-      const reply = await post({ Records: [] }, TOKEN, await off.getUrl());
+      const reply = await post({ Records: [] }, TOKEN, off.base);
       assert.equal(reply.status, 503);
       assert.match(String(reply.body.message), /set TRAINYARD_EVENTS_TOKEN/);
     } finally {
-      await off.close();
+      await off.app.close();
     }
   });
 

@@ -3,9 +3,9 @@ import { after, before, describe, it } from 'node:test';
 import type { INestApplication } from '@nestjs/common';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createApp } from '../../api';
 import { createRegistry } from '../../worker';
 import { type RunState, searchAttributes } from '../../workflows/definitions';
+import { startApi } from '../support/api';
 import { type TestWorker, eventually, startDevServer, startWorker, states, step } from '../support/temporal';
 import { pipeline as echoPipeline } from '../fixtures/echo-pipeline';
 import { mapValue, pipeline } from '../../pipeline';
@@ -29,14 +29,12 @@ describe('runs API', () => {
   before(async () => {
     env = await startDevServer();
     worker = await startWorker(env, [echoPipeline, mapped]);
-    app = await createApp({
+    ({ app, base } = await startApi({
       client: env.client,
       registry: createRegistry([{ pipeline: echoPipeline }, { pipeline: mapped }]),
       taskQueue: worker.taskQueue,
       temporalUiUrl: 'http://ui.example/',
-    });
-    await app.listen(0, '127.0.0.1');
-    base = await app.getUrl();
+    }));
   });
   after(async () => {
     await app?.close();

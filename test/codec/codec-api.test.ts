@@ -13,12 +13,12 @@ import type { INestApplication } from '@nestjs/common';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { type Payload, defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createApp } from '../../api';
 import { CLAIM_CHECK_ENCODING, ENCRYPTED_ENCODING, TrainyardPayloadCodec, payloadKeyOf, referenceOf } from '../../codec';
 import { defineTask, pipeline } from '../../pipeline';
 import { createRegistry } from '../../worker';
 import { exitCode, spawnNode } from '../support/process';
 import { type TestS3, keysUnder, startTestS3 } from '../support/s3';
+import { startApi } from '../support/api';
 import { type TestWorker, eventually, runToEnd, startDevServer, startWorker, step } from '../support/temporal';
 
 const BUCKET = 'codec-api';
@@ -73,9 +73,7 @@ describe('codec endpoints', () => {
     await s3.client.send(new CreateBucketCommand({ Bucket: BUCKET }));
     codec = new TrainyardPayloadCodec({ storage: { s3: s3.client, bucket: BUCKET }, key: payloadKeyOf(randomBytes(32)) });
     worker = await startWorker(env, [reporting], { payloadCodec: codec });
-    app = await createApp({ client: worker.client, registry: createRegistry([{ pipeline: reporting }]), taskQueue: worker.taskQueue, payloadCodec: codec });
-    await app.listen(0, '127.0.0.1');
-    base = await app.getUrl();
+    ({ app, base } = await startApi({ client: worker.client, registry: createRegistry([{ pipeline: reporting }]), taskQueue: worker.taskQueue, payloadCodec: codec }));
   });
   after(async () => {
     await app?.close();
