@@ -6,7 +6,7 @@
  * after a crash (poke mode). Neither ever fails for "not yet".
  */
 import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import {
   type CompiledTiming,
@@ -76,7 +76,7 @@ function accessFailure(where: string, err: unknown): ApplicationFailure {
   );
 }
 
-async function checkS3(s3: S3Client, check: S3KeyCheck, signal: AbortSignal): Promise<Found> {
+async function checkS3(s3: S3Client, check: S3KeyCheck): Promise<Found> {
   const matches: { key: string; size: number; etag: string; lastModified: string }[] = [];
   for (const key of check.keys) {
     const where = `s3://${check.bucket}/${key}`;
@@ -88,7 +88,6 @@ async function checkS3(s3: S3Client, check: S3KeyCheck, signal: AbortSignal): Pr
         do {
           const page = await s3.send(
             new ListObjectsV2Command({ Bucket: check.bucket, Prefix: globPrefix(key), ...(token ? { ContinuationToken: token } : {}) }),
-            { abortSignal: signal },
           );
           for (const o of page.Contents ?? []) {
             if (o.Key !== undefined && pattern.test(o.Key) && (o.Size ?? 0) >= check.minSize && found.length < MAX_LISTED) {
@@ -100,7 +99,7 @@ async function checkS3(s3: S3Client, check: S3KeyCheck, signal: AbortSignal): Pr
         if (found.length === 0) return { matched: false, note: `nothing matches ${where}${check.minSize ? ` with at least ${check.minSize} bytes` : ''}` };
         matches.push(...found);
       } else {
-        const head = await s3.send(new HeadObjectCommand({ Bucket: check.bucket, Key: key }), { abortSignal: signal });
+        const head = await s3.send(new HeadObjectCommand({ Bucket: check.bucket, Key: key }));
         const size = head.ContentLength ?? 0;
         if (size < check.minSize) return { matched: false, note: `${where} has ${size} bytes, fewer than minSize ${check.minSize}` };
         matches.push({ key, size, etag: (head.ETag ?? '').replace(/"/g, ''), lastModified: head.LastModified?.toISOString() ?? '' });
@@ -159,8 +158,28 @@ async function checkPipeline(client: Client, check: PipelineCheck): Promise<Foun
   };
 }
 
+/**
+ * Waits `ms`, or rejects when the activity is cancelled. Unlike Context.sleep it leaves
+ * nothing attached to the activity once it returns, so a poke that waits for days in
+ * short slices does not pile up handlers.
+ */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cancelled = (): void => {
+      clearTimeout(timer);
+      reject(signal.reason instanceof Error ? signal.reason : new CancelledFailure('the sensor was cancelled'));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', cancelled);
+      resolve();
+    }, ms);
+    if (signal.aborted) cancelled();
+    else signal.addEventListener('abort', cancelled, { once: true });
+  });
+}
+
 export function createSensorActivities(deps: SensorDeps = {}) {
-  const checkOnce = (input: SensorCheckInput, signal: AbortSignal): Promise<Found> => {
+  const checkOnce = (input: SensorCheckInput): Promise<Found> => {
     const { check } = input;
     if (check.kind === 'pipeline') return checkPipeline(Context.current().client, check);
     if (!deps.s3) {
@@ -171,13 +190,13 @@ export function createSensorActivities(deps: SensorDeps = {}) {
         ),
       );
     }
-    return checkS3(deps.s3, check, signal);
+    return checkS3(deps.s3, check);
   };
 
   return {
     /** One look (reschedule mode). */
     async checkSensor(input: SensorCheckInput): Promise<SensorResult> {
-      const found = await checkOnce(input, Context.current().cancellationSignal);
+      const found = await checkOnce(input);
       return found.matched ? found : { ...found, checks: 1 };
     },
 
@@ -189,7 +208,7 @@ export function createSensorActivities(deps: SensorDeps = {}) {
       let checks = resumed?.checks ?? 0;
       if (checks > 0) ctx.log.info(`${tryTag(input)}: sensor resumed after ${checks} checks`);
       for (;;) {
-        const found = await checkOnce(input, ctx.cancellationSignal);
+        const found = await checkOnce(input);
         checks++;
         if (found.matched) return found;
         ctx.heartbeat({ checks, note: found.note });
@@ -198,7 +217,7 @@ export function createSensorActivities(deps: SensorDeps = {}) {
         // Sleep in short slices with a heartbeat each, so a lost worker is noticed long before the next check.
         const wakeAt = Date.now() + Math.min(nextPokeDelay(input.timing, checks), left);
         while (Date.now() < wakeAt) {
-          await ctx.sleep(Math.min(wakeAt - Date.now(), 2000));
+          await pause(Math.min(wakeAt - Date.now(), 2000), ctx.cancellationSignal);
           ctx.heartbeat({ checks, note: found.note });
         }
       }

@@ -11,7 +11,7 @@ import { temporal } from '@temporalio/proto';
 import { defineTask, pipeline } from '../pipeline';
 import { PIPELINE_RUN_WORKFLOW } from '../workflows/definitions';
 import { startDevServer, startWorker } from '../test/support/temporal';
-import { percentile, writeResults } from './results';
+import { eventMillis, percentile, writeResults } from './results';
 
 const EventType = temporal.api.enums.v1.EventType;
 const STEPS = 20;
@@ -25,10 +25,6 @@ const chain = pipeline({ id: 'bench_chain' }, (p) => {
     previous = id;
   }
 });
-
-function millis(ts: temporal.api.history.v1.IHistoryEvent['eventTime']): number {
-  return Number(ts?.seconds ?? 0) * 1000 + (ts?.nanos ?? 0) / 1e6;
-}
 
 async function main(): Promise<void> {
   const runsFlag = process.argv.indexOf('--runs');
@@ -57,9 +53,9 @@ async function main(): Promise<void> {
         if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED) {
           stepOf.set(String(e.eventId), (e.activityTaskScheduledEventAttributes?.activityId ?? '').split('#')[0] ?? '');
         } else if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) {
-          startedAt.set(stepOf.get(String(e.activityTaskStartedEventAttributes?.scheduledEventId)) ?? '', millis(e.eventTime));
+          startedAt.set(stepOf.get(String(e.activityTaskStartedEventAttributes?.scheduledEventId)) ?? '', eventMillis(e.eventTime));
         } else if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED) {
-          completedAt.set(stepOf.get(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)) ?? '', millis(e.eventTime));
+          completedAt.set(stepOf.get(String(e.activityTaskCompletedEventAttributes?.scheduledEventId)) ?? '', eventMillis(e.eventTime));
         }
       }
       const ids = chain.spec.steps.map((s) => s.id);

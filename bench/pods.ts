@@ -21,7 +21,7 @@ import { startLocalCluster } from '../scripts/local-cluster';
 import { DefaultLogger } from '@temporalio/worker';
 import { startDevServer, startWorker, useLogger } from '../test/support/temporal';
 import { PIPELINE_RUN_WORKFLOW } from '../workflows/definitions';
-import { percentile, writeResults } from './results';
+import { eventMillis, percentile, writeResults } from './results';
 
 const EventType = temporal.api.enums.v1.EventType;
 const quick = { 'sim.trainyard.io/start-after': '50ms', 'sim.trainyard.io/run-for': '100ms' };
@@ -44,10 +44,6 @@ const warmup = pipeline({ id: 'bench_pod_warmup' }, (p) => {
 const wide = pipeline({ id: 'bench_pods_1024' }, (p) => {
   for (let i = 0; i < 1024; i++) p.pod(`p${i}`, { image: 'bench:1', cmds: ['true'], annotations: quick });
 });
-
-function millis(ts: temporal.api.history.v1.IHistoryEvent['eventTime']): number {
-  return Number(ts?.seconds ?? 0) * 1000 + (ts?.nanos ?? 0) / 1e6;
-}
 
 async function main(): Promise<void> {
   const binDir = process.env.TRAINYARD_KUBE_BIN;
@@ -77,7 +73,7 @@ async function main(): Promise<void> {
       } else if (e.eventType === EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED) {
         const step = stepOf.get(String(e.activityTaskStartedEventAttributes?.scheduledEventId)) ?? '';
         const created = createdAt.get(step);
-        if (created !== undefined) gaps.push(created - millis(e.eventTime));
+        if (created !== undefined) gaps.push(created - eventMillis(e.eventTime));
       }
     }
     return gaps;

@@ -5,6 +5,7 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import path from 'node:path';
+import type { temporal } from '@temporalio/proto';
 
 const RESULTS = path.resolve(__dirname, '..', '..', 'bench', 'results', 'latest.json');
 
@@ -14,6 +15,11 @@ export function percentile(samples: readonly number[], p: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return Math.round((sorted[rank] ?? 0) * 10) / 10;
+}
+
+/** A history event's time in epoch milliseconds. */
+export function eventMillis(ts: temporal.api.history.v1.IHistoryEvent['eventTime']): number {
+  return Number(ts?.seconds ?? 0) * 1000 + (ts?.nanos ?? 0) / 1e6;
 }
 
 export interface Target {
@@ -38,10 +44,15 @@ export async function writeResults(figures: Record<string, number>, targets: Rec
   };
   await mkdir(path.dirname(RESULTS), { recursive: true });
   await writeFile(RESULTS, `${JSON.stringify(merged, null, 2)}\n`);
+  console.log(`${formatResults(figures, targets)}\n(written to ${path.relative(process.cwd(), RESULTS)})`);
+}
+
+/** The figures as a table, each with its target and whether it meets it. */
+export function formatResults(figures: Record<string, number>, targets: Record<string, Target> = {}): string {
   const rows = Object.entries(figures).map(([name, value]) => {
     const t = targets[name];
     const verdict = t ? ((t.better === 'lower' ? value <= t.target : value >= t.target) ? `meets ${t.better === 'lower' ? '≤' : '≥'} ${t.target}` : `MISSES ${t.target}`) : '';
     return `${name.padEnd(32)} ${String(value).padStart(10)}  ${verdict}`;
   });
-  console.log(`${rows.join('\n')}\n(written to ${path.relative(process.cwd(), RESULTS)})`);
+  return rows.join('\n');
 }

@@ -24,6 +24,11 @@
  *                                                               @default file://<state dir>/artifacts
  *   TRAINYARD_K8S_ARTIFACTS_SECRET  a Secret (in the pod's namespace) added to every pod as envFrom:
  *                           the artifact store's credentials for pods            @default none
+ *   TRAINYARD_MAX_CACHED_WORKFLOWS  runs the worker keeps in memory between their workflow tasks
+ *                           @default the SDK's, from the heap limit (~2,300 with a 4 GiB heap)
+ *
+ * A run that is not cached replays its whole history on its next workflow task. Many
+ * long-waiting runs (thousands of reschedule-mode sensors) want a cache that holds them all.
  *
  * S3 access (sensors, the claim-check codec, artifacts) is configured when
  * TRAINYARD_S3_ENDPOINT, TRAINYARD_S3_REGION or AWS_REGION is set. Worker, API
@@ -54,6 +59,8 @@ export interface TrainyardConfig {
   artifacts: ArtifactsOptions;
   /** The payload codec's settings; absent when neither a payload bucket nor a key is set. */
   payloads?: PayloadSettings;
+  /** The worker's sticky cache size; absent for the SDK's default. */
+  maxCachedWorkflows?: number;
 }
 
 export interface PayloadSettings {
@@ -102,6 +109,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
   if (s3) config.s3 = s3;
   const payloads = payloadSettingsFrom(env, s3);
   if (payloads) config.payloads = payloads;
+  if (env.TRAINYARD_MAX_CACHED_WORKFLOWS) {
+    const cached = Number(env.TRAINYARD_MAX_CACHED_WORKFLOWS);
+    if (!Number.isInteger(cached) || cached < 0) {
+      throw new Error(`TRAINYARD_MAX_CACHED_WORKFLOWS='${env.TRAINYARD_MAX_CACHED_WORKFLOWS}' must be a whole number of runs (0 turns the cache off)`);
+    }
+    config.maxCachedWorkflows = cached;
+  }
   if (env.TEMPORAL_TLS === '1' || env.TEMPORAL_TLS_CERT || env.TEMPORAL_API_KEY) {
     config.tls = {};
     if (env.TEMPORAL_TLS_CERT) config.tls.clientCertPath = env.TEMPORAL_TLS_CERT;

@@ -43,6 +43,8 @@ export interface CreateWorkerOptions {
    * @default none: payloads go to history as the payload converter made them
    */
   payloadCodec?: PayloadCodec;
+  /** Runs kept in memory between workflow tasks (an evicted run replays its history). @default the SDK's */
+  maxCachedWorkflows?: number;
 }
 
 function kubeConfigOf(access: KubernetesAccess): PooledKubeConfig {
@@ -94,6 +96,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Trainy
     ...(options.payloadCodec ? { dataConverter: { payloadCodecs: [options.payloadCodec] } } : {}),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
     maxConcurrentActivityTaskExecutions: options.maxConcurrentTries ?? 200,
+    ...(options.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: options.maxCachedWorkflows } : {}),
     // A try learns it was cancelled (run cancelled, trial pruned) only from a heartbeat's reply;
     // by default heartbeats go out every 8 s, so a pruned trial would train on for seconds.
     maxHeartbeatThrottleInterval: '1s',

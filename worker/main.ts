@@ -39,6 +39,7 @@ async function main(): Promise<void> {
       ...(config.kubernetes ? { kubernetes: config.kubernetes } : {}),
       ...(config.s3 ? { s3: config.s3 } : {}),
       ...(payloads ? { payloadCodec: payloads.codec } : {}),
+      ...(config.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.maxCachedWorkflows } : {}),
     });
     console.log(
       `trainyard worker on ${config.address}/${config.namespace}, task queue '${config.taskQueue}'; ` +
