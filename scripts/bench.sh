@@ -10,5 +10,5 @@ export TRAINYARD_TEST_LOG_LEVEL="${TRAINYARD_TEST_LOG_LEVEL:-ERROR}"
 node dist/bench/orchestration.js "$@"
 node dist/bench/pods.js
 node dist/bench/fanout.js
-# 5,000 reschedule-mode sensors on one worker process: about 10-15 minutes on 2 cores.
+# 5,000 reschedule-mode sensors on one worker process: about 12-15 minutes on 2 cores.
 node dist/bench/sensors.js
