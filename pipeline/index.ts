@@ -27,6 +27,8 @@ export {
   SENSOR_DEFAULTS,
   sensorTiming,
   nextPokeDelay,
+  rescheduleDelay,
+  MAX_RESCHEDULE_CHECKS,
   globPrefix,
   globToRegExp,
   isGlob,

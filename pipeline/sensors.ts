@@ -47,6 +47,22 @@ export function nextPokeDelay(timing: CompiledTiming, emptyChecks: number): numb
   return Math.min(timing.pokeIntervalMs * factor, Math.max(timing.maxPokeIntervalMs, timing.pokeIntervalMs));
 }
 
+/**
+ * Most checks one reschedule-mode sensor try makes on its own schedule. Every check adds
+ * about a dozen events to the run's history, which Temporal caps (51,200 events by
+ * default); 1,000 checks keep a sensor well inside that with room for the run's other steps.
+ */
+export const MAX_RESCHEDULE_CHECKS = 1000;
+
+/**
+ * The wait after `emptyChecks` empty checks in reschedule mode: the poke delay, stretched
+ * when needed so the whole timeout takes at most MAX_RESCHEDULE_CHECKS checks (a 7-day
+ * timeout is then checked about every 10 minutes, not every minute).
+ */
+export function rescheduleDelay(timing: CompiledTiming, emptyChecks: number): number {
+  return Math.max(nextPokeDelay(timing, emptyChecks), Math.ceil(timing.timeoutMs / MAX_RESCHEDULE_CHECKS));
+}
+
 const GLOB_CHARS = /[*?[]/;
 
 /** The literal start of a glob: what an S3 listing can use as its prefix. */

@@ -3,7 +3,9 @@
  * as types only.
  *
  * - `reschedule`: a short check activity, then a durable timer (no worker slot held)
- *   until the next check, or until an S3 event for the sensor's bucket wakes it.
+ *   until the next check, or until an S3 event for the sensor's bucket wakes it. The
+ *   interval stretches so a try makes at most MAX_RESCHEDULE_CHECKS checks: each adds
+ *   to the run's history, which Temporal caps.
  * - `poke`: one long activity that checks every interval and heartbeats; a worker
  *   that dies mid-wait is replaced and the activity resumes its count. An S3 event
  *   for the bucket cancels it and starts another, which looks at once.
@@ -21,7 +23,7 @@ import {
   FailureTypes,
   STEP_FAILURE_TYPES,
   formatDuration,
-  nextPokeDelay,
+  rescheduleDelay,
   parseDuration,
   sensorTiming,
 } from '../pipeline';
@@ -117,7 +119,7 @@ export async function runSensor(
       note = `${result.note} (${checks} check${checks === 1 ? '' : 's'})`;
       const left = deadline - Date.now();
       if (left <= 0) break;
-      const wait = Math.min(nextPokeDelay(timing, checks), left);
+      const wait = Math.min(rescheduleDelay(timing, checks), left);
       progress.note = `${note}; next check in ${formatDuration(wait)}`;
       changed();
       await condition(() => eventCount() !== seen, wait);

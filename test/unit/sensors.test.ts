@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  MAX_RESCHEDULE_CHECKS,
   PipelineValidationError,
   globPrefix,
   globToRegExp,
@@ -9,6 +10,7 @@ import {
   matchKeyTemplate,
   nextPokeDelay,
   pipeline,
+  rescheduleDelay,
   sensorTiming,
 } from '../../pipeline';
 
@@ -29,6 +31,18 @@ describe('sensor timing', () => {
     assert.deepEqual([1, 2, 5].map((n) => nextPokeDelay(fixed, n)), [30_000, 30_000, 30_000]);
     const backoff = sensorTiming({ pokeInterval: '30s', exponentialBackoff: true, maxPokeInterval: '5m' });
     assert.deepEqual([1, 2, 3, 4, 5, 60].map((n) => nextPokeDelay(backoff, n)), [30_000, 60_000, 120_000, 240_000, 300_000, 300_000]);
+  });
+});
+
+describe('reschedule-mode intervals', () => {
+  it('stretch so a try checks at most MAX_RESCHEDULE_CHECKS times, keeping history bounded', () => {
+    const week = sensorTiming({ pokeInterval: '60s', timeout: '7d' });
+    assert.equal(rescheduleDelay(week, 1), Math.ceil((7 * 86_400_000) / MAX_RESCHEDULE_CHECKS));
+    assert.ok(week.timeoutMs / rescheduleDelay(week, 1) <= MAX_RESCHEDULE_CHECKS);
+    const short = sensorTiming({ pokeInterval: '30s', timeout: '6h' });
+    assert.equal(rescheduleDelay(short, 1), 30_000, 'a short timeout keeps its interval');
+    const backoff = sensorTiming({ pokeInterval: '30s', timeout: '6h', exponentialBackoff: true, maxPokeInterval: '5m' });
+    assert.equal(rescheduleDelay(backoff, 3), 120_000);
   });
 });
 
