@@ -14,25 +14,24 @@
  * the step settles as skipped.
  */
 import { ActivityCancellationType, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
-import type { TrainyardActivities } from '../activities';
-import type { PipelineCheck, S3KeyCheck } from '../activities';
+import type { PipelineCheck, S3KeyCheck, StepCall, TrainyardActivities } from '../activities';
 import {
+  type Json,
   type PipelineSensorConfig,
   type S3KeySensorConfig,
   type StepSpec,
   FailureTypes,
   STEP_FAILURE_TYPES,
   formatDuration,
-  rescheduleDelay,
   parseDuration,
+  rescheduleDelay,
   sensorTiming,
 } from '../pipeline';
-import type { StepCall } from '../activities/types';
 
 /** Extra time the server gives a poke activity beyond the sensor's own deadline. */
 const POKE_GRACE_MS = 60_000;
 
-/** What the run tells its sensors: how many S3 events each bucket has had (a change wakes a reschedule-mode wait). */
+/** What the run tells its sensors: how many S3 events each bucket has had (a change wakes a waiting sensor in either mode). */
 export interface SensorEvents {
   count(bucket: string): number;
 }
@@ -42,7 +41,7 @@ export interface SensorProgress {
   note?: string;
 }
 
-export type SensorOutcome = { xcom: import('../pipeline').Json } | { skipped: string };
+export type SensorOutcome = { xcom: Json } | { skipped: string };
 
 function checkOf(step: StepSpec, config: Record<string, unknown>, logicalDate: string): S3KeyCheck | PipelineCheck {
   if (step.kind === 'sensor.s3Key') {
