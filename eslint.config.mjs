@@ -18,6 +18,16 @@ export default tseslint.config(
     },
   },
   {
+    // Clients of a run know it by its contract (contract/), never by the workflow code that runs it.
+    files: ['activities/**/*.ts', 'api/**/*.ts', 'worker/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', 'codec/**/*.ts', 'examples/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/workflows', '**/workflows/*', '**/workflows/**'], message: 'Import the run contract (contract/), not a file of workflows/.' }] },
+      ],
+    },
+  },
+  {
     // Workflow code is replayed: no I/O, no Node built-ins, activities as types only.
     files: ['workflows/**/*.ts'],
     rules: {

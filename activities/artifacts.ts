@@ -3,9 +3,9 @@
  * `process` and `pod` try gets `$TRAINYARD_ARTIFACTS_URI`, and every task
  * function `ctx.artifactsUri`, a prefix of its own under the worker's base:
  *
- *   artifactsUri('s3://trainyard-artifacts', { pipelineId: 'ml', runId: 'r1', stepId: 'train' })
+ *   artifactsUri('s3://trainyard-artifacts', { run: { pipelineId: 'ml', runId: 'r1' }, stepId: 'train' })
  *   // 's3://trainyard-artifacts/ml/r1/train/'
- *   artifactsUri('s3://trainyard-artifacts/', { pipelineId: 'ml', runId: 'r1', stepId: 'train', mapIndex: 3 })
+ *   artifactsUri('s3://trainyard-artifacts/', { run: { pipelineId: 'ml', runId: 'r1' }, stepId: 'train', mapIndex: 3 })
  *   // 's3://trainyard-artifacts/ml/r1/train/3/'
  *
  * The base is worker configuration, so it never enters a run's history. The
@@ -15,7 +15,7 @@
  * tries it took. A retry starts only after the try before it ended; a step that
  * wants its tries apart anyway can put the try in its file names.
  */
-import type { StepCall } from './types';
+import type { TryRef } from '../contract';
 
 /** The variable steps read their prefix from. */
 export const ARTIFACTS_URI_ENV = 'TRAINYARD_ARTIFACTS_URI';
@@ -50,7 +50,7 @@ function segment(id: string): string {
 }
 
 /** `<base>/<pipelineId>/<runId>/<stepId>/`, plus `<mapIndex>/` for one index of a mapped step. */
-export function artifactsUri(baseUri: string, call: Pick<StepCall, 'pipelineId' | 'runId' | 'stepId' | 'mapIndex'>): string {
-  const ids = [call.pipelineId, call.runId, call.stepId, ...(call.mapIndex !== undefined ? [String(call.mapIndex)] : [])];
+export function artifactsUri(baseUri: string, ref: { run: Pick<TryRef['run'], 'pipelineId' | 'runId'> } & Pick<TryRef, 'stepId' | 'mapIndex'>): string {
+  const ids = [ref.run.pipelineId, ref.run.runId, ref.stepId, ...(ref.mapIndex !== undefined ? [String(ref.mapIndex)] : [])];
   return `${baseUri.endsWith('/') ? baseUri : `${baseUri}/`}${ids.map(segment).join('/')}/`;
 }

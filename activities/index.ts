@@ -13,8 +13,7 @@ import { type ProcessRunnerDeps, createProcessActivities } from './process-runne
 import { createTaskActivities } from './task-runner';
 import { type SensorDeps, createSensorActivities } from './sensors';
 import { type PodRunnerDeps, createPodActivities } from './kubernetes/run-pod';
-import { ApplicationFailure } from '@temporalio/activity';
-import { FailureTypes } from '../pipeline';
+import { failure } from '../contract';
 
 export * from './types';
 export { ARTIFACTS_URI_ENV, artifactsUri, type ArtifactsOptions } from './artifacts';
@@ -35,10 +34,7 @@ export interface ActivityDeps extends ProcessRunnerDeps {
 const noKubernetes = {
   runPod(): Promise<never> {
     return Promise.reject(
-      ApplicationFailure.nonRetryable(
-        'this worker has no Kubernetes access; set KUBECONFIG (or run it in a cluster) to run pod steps with runner kubernetes',
-        FailureTypes.kubernetesApi,
-      ),
+      failure('noKubernetes', 'this worker has no Kubernetes access; set KUBECONFIG (or run it in a cluster) to run pod steps with runner kubernetes'),
     );
   },
 };

@@ -5,11 +5,9 @@
  * flood the coordinator's history; the last reports are sent when the try ends.
  */
 import { Context } from '@temporalio/activity';
+import { type TryRef, trialMetricsSignal } from '../contract';
 import { parseMetricLine } from '../pipeline';
-import type { StepCall } from './types';
 
-/** Must match the coordinator's signal name (workflows/map-step.ts). */
-const SIGNAL = 'trialMetrics';
 const INTERVAL_MS = 500;
 
 export interface MetricsForwarder {
@@ -21,7 +19,7 @@ export interface MetricsForwarder {
   flush(): Promise<void>;
 }
 
-export function forwardMetrics(call: StepCall): MetricsForwarder {
+export function forwardMetrics(call: TryRef): MetricsForwarder {
   const target = call.metricsTo;
   const index = call.mapIndex;
   const queued: { step: number; values: Record<string, number> }[] = [];
@@ -35,7 +33,7 @@ export function forwardMetrics(call: StepCall): MetricsForwarder {
     sending = sending.then(() =>
       ctx.client.workflow
         .getHandle(target)
-        .signal(SIGNAL, { index, reports })
+        .signal(trialMetricsSignal, { index, reports })
         .catch((err: unknown) => {
           // The coordinator may have finished; early stopping is advice, never a reason to fail the try.
           ctx.log.debug(`could not forward metrics to ${target}: ${(err as Error).message}`);

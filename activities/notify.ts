@@ -3,8 +3,8 @@
  * to a webhook. A secret webhook URL is read from the worker's environment by
  * name, so it never enters workflow history, and no message repeats it.
  */
-import { ApplicationFailure } from '@temporalio/activity';
-import { FailureTypes, type NotifyInput } from './types';
+import { failure } from '../contract';
+import type { NotifyInput } from './types';
 
 export interface NotifyDeps {
   /** Where `webhookEnv` names are looked up. @default process.env */
@@ -20,10 +20,7 @@ export function createNotifyActivities(deps: NotifyDeps = {}) {
       const target = input.webhookEnv !== undefined ? env[input.webhookEnv] : input.url;
       const shown = input.webhookEnv !== undefined ? `the webhook in $${input.webhookEnv}` : (input.url ?? '');
       if (!target) {
-        throw ApplicationFailure.nonRetryable(
-          `environment variable ${input.webhookEnv ?? ''} is not set on the worker; set it to the webhook URL`,
-          FailureTypes.missingWebhook,
-        );
+        throw failure('missingWebhook', `environment variable ${input.webhookEnv ?? ''} is not set on the worker; set it to the webhook URL`);
       }
       let response: Response;
       try {
@@ -34,15 +31,11 @@ export function createNotifyActivities(deps: NotifyDeps = {}) {
           signal: AbortSignal.timeout(deps.timeoutMs ?? 10_000),
         });
       } catch (err) {
-        throw ApplicationFailure.retryable(`could not reach ${shown}: ${(err as Error).name}`, FailureTypes.webhookRejected);
+        throw failure('webhookUnavailable', `could not reach ${shown}: ${(err as Error).name}`);
       }
       if (!response.ok) {
-        const retryable = response.status === 429 || response.status >= 500;
-        throw ApplicationFailure.create({
-          message: `${shown} answered ${response.status}`,
-          type: FailureTypes.webhookRejected,
-          nonRetryable: !retryable,
-        });
+        const passing = response.status === 429 || response.status >= 500;
+        throw failure(passing ? 'webhookUnavailable' : 'webhookRejected', `${shown} answered ${response.status}`);
       }
       return { xcom: { status: response.status } };
     },

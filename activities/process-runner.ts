@@ -7,12 +7,13 @@ import { spawn } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
+import { failure, tryTag } from '../contract';
 import type { EnvVar, Json } from '../pipeline';
 import { formatDuration } from '../pipeline';
 import { ARTIFACTS_URI_ENV, type ArtifactsOptions, artifactsUri } from './artifacts';
 import { forwardMetrics } from './metrics-forwarder';
-import { FailureTypes, type RunProcessInput, type StepResult, tryTag } from './types';
+import type { RunProcessInput, StepResult } from './types';
 
 export interface ProcessRunnerDeps {
   /** Where run directories (shared by a run's steps) and XCom files live. */
@@ -55,10 +56,7 @@ async function resolveEnv(env: readonly EnvVar[], secretsDir: string): Promise<R
     try {
       resolved[variable.name] = (await readFile(file, 'utf8')).replace(/\n$/, '');
     } catch {
-      throw ApplicationFailure.nonRetryable(
-        `env '${variable.name}' refers to '${ref.name}/${ref.key}', which the local runner looks for in ${file}; create that file`,
-        FailureTypes.missingSecret,
-      );
+      throw failure('missingSecret', `env '${variable.name}' refers to '${ref.name}/${ref.key}', which the local runner looks for in ${file}; create that file`);
     }
   }
   return resolved;
@@ -82,10 +80,7 @@ async function readXCom(file: string): Promise<StepResult> {
   try {
     return { xcom: JSON.parse(text) as Json };
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(
-      `the XCom file is not valid JSON (${(err as Error).message}); write one JSON value to $TRAINYARD_XCOM_PATH`,
-      FailureTypes.invalidXCom,
-    );
+    throw failure('invalidXCom', `the XCom file is not valid JSON (${(err as Error).message}); write one JSON value to $TRAINYARD_XCOM_PATH`);
   }
 }
 
@@ -99,7 +94,7 @@ export function createProcessActivities(deps: ProcessRunnerDeps) {
       // A resumed try (its worker was lost): the group it started may still run here; end it first.
       const lost = ctx.info.heartbeatDetails as { pid?: number } | undefined;
       if (ctx.info.attempt > 1 && typeof lost?.pid === 'number') killGroup(lost.pid, 'SIGKILL');
-      const runDir = runDirectory(deps.dataDir, input.runId);
+      const runDir = runDirectory(deps.dataDir, input.run.runId);
       const xcomDir = path.join(runDir, '.xcom');
       await mkdir(xcomDir, { recursive: true });
       // Indices of a mapped step run side by side: each try of each index has its own file.
@@ -110,9 +105,9 @@ export function createProcessActivities(deps: ProcessRunnerDeps) {
       if (input.image !== undefined) {
         const dir = deps.images[input.image];
         if (dir === undefined) {
-          throw ApplicationFailure.nonRetryable(
+          throw failure(
+            'unknownImage',
             `image '${input.image}' has no local directory; add it to the pipeline module's localImages (known: ${Object.keys(deps.images).join(', ') || 'none'})`,
-            FailureTypes.unknownImage,
           );
         }
         cwd = input.cwd ?? dir;
@@ -123,7 +118,7 @@ export function createProcessActivities(deps: ProcessRunnerDeps) {
         ...(await resolveEnv(input.env ?? [], deps.secretsDir)),
         TRAINYARD_XCOM_PATH: xcomPath,
         TRAINYARD_RUN_DIR: runDir,
-        TRAINYARD_RUN_ID: input.runId,
+        TRAINYARD_RUN_ID: input.run.runId,
         TRAINYARD_STEP_ID: input.stepId,
         TRAINYARD_ATTEMPT: String(input.attempt),
         [ARTIFACTS_URI_ENV]: artifactsUri(deps.artifacts.baseUri, input),
@@ -178,24 +173,17 @@ export function createProcessActivities(deps: ProcessRunnerDeps) {
       const last = tail.length ? `; last lines:\n${tail.join('\n')}` : '';
       if (stopReason === 'cancelled') throw new CancelledFailure(`cancelled; process group ${child.pid} killed`);
       if (stopReason === 'timeout') {
-        throw ApplicationFailure.retryable(
-          `timed out after ${formatDuration(input.timeoutMs)}; process group ${child.pid} killed${last}`,
-          FailureTypes.stepTimeout,
-        );
+        throw failure('stepTimeout', `timed out after ${formatDuration(input.timeoutMs)}; process group ${child.pid} killed${last}`);
       }
       if (exit.error) {
-        throw ApplicationFailure.nonRetryable(
-          exit.error.code === 'ENOENT'
-            ? `command '${command}' was not found (cwd ${cwd}); check the command and PATH`
-            : `could not start '${command}': ${exit.error.message}`,
-          FailureTypes.commandNotFound,
+        throw failure(
+          'commandNotFound',
+          exit.error.code === 'ENOENT' ? `command '${command}' was not found (cwd ${cwd}); check the command and PATH` : `could not start '${command}': ${exit.error.message}`,
         );
       }
       if (exit.code !== 0) {
         const how = exit.code === null ? `was killed by ${exit.signal ?? 'a signal'}` : `exited with code ${exit.code}`;
-        throw ApplicationFailure.create({
-          message: `'${input.command.join(' ')}' ${how} after ${formatDuration(Date.now() - started)}${last}`,
-          type: FailureTypes.processExit,
+        throw failure('processExit', `'${input.command.join(' ')}' ${how} after ${formatDuration(Date.now() - started)}${last}`, {
           details: [{ exitCode: exit.code, signal: exit.signal, tail }],
         });
       }

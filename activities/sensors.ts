@@ -6,7 +6,7 @@
  * after a crash (poke mode). Neither ever fails for "not yet".
  */
 import { HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
-import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { type ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import {
   type CompiledTiming,
@@ -19,8 +19,7 @@ import {
   judgeWatchedState,
   nextPokeDelay,
 } from '../pipeline';
-import { PIPELINE_RUN_WORKFLOW, type RunState, runStateQuery, searchAttributes } from '../workflows/definitions';
-import { FailureTypes, type StepCall, tryTag } from './types';
+import { type RunState, type TryRef, failure, runStateQuery, runsQuery, tryTag } from '../contract';
 
 /** What an s3Key sensor looks for, rendered. */
 export interface S3KeyCheck {
@@ -41,7 +40,7 @@ export interface PipelineCheck {
   failedStates?: WatchedState[];
 }
 
-export interface SensorCheckInput extends StepCall {
+export interface SensorCheckInput extends TryRef {
   check: S3KeyCheck | PipelineCheck;
 }
 
@@ -70,10 +69,7 @@ function s3ErrorOf(err: unknown): { name: string; status: number | undefined } {
 
 function accessFailure(where: string, err: unknown): ApplicationFailure {
   const { name, status } = s3ErrorOf(err);
-  return ApplicationFailure.nonRetryable(
-    `access to ${where} was refused (${name}${status ? `, HTTP ${status}` : ''}); give the worker's S3 credentials s3:ListBucket and s3:GetObject on it`,
-    FailureTypes.sensorAccess,
-  );
+  return failure('sensorAccess', `access to ${where} was refused (${name}${status ? `, HTTP ${status}` : ''}); give the worker's S3 credentials s3:ListBucket and s3:GetObject on it`);
 }
 
 async function checkS3(s3: S3Client, check: S3KeyCheck): Promise<Found> {
@@ -110,7 +106,8 @@ async function checkS3(s3: S3Client, check: S3KeyCheck): Promise<Found> {
         return { matched: false, note: name === 'NoSuchBucket' ? `bucket '${check.bucket}' does not exist (yet)` : `no object at ${where}` };
       }
       if (name === 'AccessDenied' || name === 'Forbidden' || status === 403) throw accessFailure(where, err);
-      throw err;
+      // A server error or no answer: the same check again (Temporal's retry of this activity) may pass.
+      throw failure('storeUnavailable', `could not check ${where} (${name}${status ? `, HTTP ${status}` : ''})`, err instanceof Error ? { cause: err } : {});
     }
   }
   return { matched: true, xcom: { bucket: check.bucket, matches } };
@@ -119,10 +116,8 @@ async function checkS3(s3: S3Client, check: S3KeyCheck): Promise<Found> {
 /** The newest pipelineRun of a pipeline for a logical date, with its state (a step's, or the run's). */
 async function checkPipeline(client: Client, check: PipelineCheck): Promise<Found> {
   const at = new Date(check.logicalDate).toISOString();
-  const query =
-    `WorkflowType = '${PIPELINE_RUN_WORKFLOW}' AND ${searchAttributes.pipelineId.name} = '${check.pipelineId.replace(/'/g, "\\'")}'` +
-    // A range of one millisecond: equality on a datetime attribute does not match on every visibility store.
-    ` AND ${searchAttributes.logicalDate.name} >= '${at}' AND ${searchAttributes.logicalDate.name} < '${new Date(Date.parse(at) + 1).toISOString()}'`;
+  // A range of one millisecond: the run whose logical date is exactly `at`.
+  const query = runsQuery({ pipelineId: check.pipelineId, logicalDate: { from: at, to: new Date(Date.parse(at) + 1) } });
   let newest: { workflowId: string; status: string; startTime: Date } | undefined;
   for await (const wf of client.workflow.list({ query })) {
     if (!newest || wf.startTime > newest.startTime) newest = { workflowId: wf.workflowId, status: wf.status.name, startTime: wf.startTime };
@@ -139,17 +134,14 @@ async function checkPipeline(client: Client, check: PipelineCheck): Promise<Foun
       const run: RunState = await client.workflow.getHandle(newest.workflowId).query(runStateQuery);
       const step = run.steps.find((s) => s.id === check.stepId);
       if (!step) {
-        throw ApplicationFailure.nonRetryable(
-          `pipeline '${check.pipelineId}' has no step '${check.stepId}'; its steps: ${run.steps.map((s) => s.id).join(', ')}`,
-          FailureTypes.sensorFailedState,
-        );
+        throw failure('sensorFailedState', `pipeline '${check.pipelineId}' has no step '${check.stepId}'; its steps: ${run.steps.map((s) => s.id).join(', ')}`);
       }
       state = step.state satisfies StepState;
     }
   }
   const verdict = judgeWatchedState(check, state);
   if (verdict === 'failed') {
-    throw ApplicationFailure.nonRetryable(`${what} is ${state} (run ${runId}); the sensor fails at once on that state`, FailureTypes.sensorFailedState);
+    throw failure('sensorFailedState', `${what} is ${state} (run ${runId}); the sensor fails at once on that state`);
   }
   if (verdict === 'wait') return { matched: false, note: state === 'absent' ? `no run of ${what} yet` : `${what} is ${state} (run ${runId})` };
   return {
@@ -184,10 +176,7 @@ export function createSensorActivities(deps: SensorDeps = {}) {
     if (check.kind === 'pipeline') return checkPipeline(Context.current().client, check);
     if (!deps.s3) {
       return Promise.reject(
-        ApplicationFailure.nonRetryable(
-          'this worker has no S3 access; set TRAINYARD_S3_ENDPOINT (an S3-compatible server) or TRAINYARD_S3_REGION (AWS) on the worker',
-          FailureTypes.sensorAccess,
-        ),
+        failure('sensorAccess', 'this worker has no S3 access; set TRAINYARD_S3_ENDPOINT (an S3-compatible server) or TRAINYARD_S3_REGION (AWS) on the worker'),
       );
     }
     return checkS3(deps.s3, check);

@@ -5,21 +5,19 @@
  * step's retry policy (not Temporal's) decides what happens next.
  */
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { failure, failureOf, tryTag } from '../contract';
 import { formatDuration } from '../pipeline';
 import type { Json, TaskDefinition } from '../pipeline';
 import { type ArtifactsOptions, artifactsUri } from './artifacts';
 import { forwardMetrics } from './metrics-forwarder';
-import { FailureTypes, type RunTaskInput, type StepResult, tryTag } from './types';
+import type { RunTaskInput, StepResult } from './types';
 
 export function createTaskActivities(tasks: ReadonlyMap<string, TaskDefinition<never, unknown>>, artifacts: ArtifactsOptions) {
   return {
     async runTask(input: RunTaskInput): Promise<StepResult> {
       const task = tasks.get(input.fn);
       if (!task) {
-        throw ApplicationFailure.nonRetryable(
-          `task function '${input.fn}' is not registered with this worker; registered: ${[...tasks.keys()].join(', ') || '(none)'}`,
-          FailureTypes.unknownTask,
-        );
+        throw failure('unknownTask', `task function '${input.fn}' is not registered with this worker; registered: ${[...tasks.keys()].join(', ') || '(none)'}`);
       }
       const ctx = Context.current();
       const abort = new AbortController();
@@ -32,19 +30,16 @@ export function createTaskActivities(tasks: ReadonlyMap<string, TaskDefinition<n
         if (input.timeoutMs === undefined) return;
         timer = setTimeout(() => {
           abort.abort();
-          reject(ApplicationFailure.retryable(`timed out after ${formatDuration(input.timeoutMs ?? 0)}`, FailureTypes.stepTimeout));
+          reject(failure('stepTimeout', `timed out after ${formatDuration(input.timeoutMs ?? 0)}`));
         }, input.timeoutMs);
       });
       try {
         const result: unknown = await Promise.race([
           Promise.resolve(
             task.run(input.args as never, {
-              pipelineId: input.pipelineId,
-              runId: input.runId,
+              ...input.run,
               stepId: input.stepId,
               attempt: input.attempt,
-              logicalDate: input.logicalDate,
-              params: input.params,
               ...(input.mapIndex !== undefined ? { mapIndex: input.mapIndex } : {}),
               artifactsUri: artifactsUri(artifacts.baseUri, input),
               log: (message) => {
@@ -61,13 +56,10 @@ export function createTaskActivities(tasks: ReadonlyMap<string, TaskDefinition<n
       } catch (err) {
         // Whatever the function threw on its way out, a cancelled try reports as cancelled.
         if (ctx.cancellationSignal.aborted) throw err instanceof CancelledFailure ? err : new CancelledFailure(`cancelled: ${err instanceof Error ? err.message : String(err)}`);
-        if (err instanceof ApplicationFailure && (err.type === FailureTypes.stepTimeout || err.type === FailureTypes.taskFailed)) throw err;
-        throw ApplicationFailure.create({
-          message: err instanceof Error ? err.message : String(err),
-          type: FailureTypes.taskFailed,
-          nonRetryable: err instanceof ApplicationFailure && err.nonRetryable === true,
-          cause: err instanceof Error ? err : undefined,
-        });
+        // Our own failures (the timeout, a failure from Trainyard code the task called) pass as they are.
+        if (failureOf(err)?.failure === err) throw err;
+        const final = err instanceof ApplicationFailure && err.nonRetryable === true;
+        throw failure(final ? 'taskFailedFinal' : 'taskFailed', err instanceof Error ? err.message : String(err), err instanceof Error ? { cause: err } : {});
       } finally {
         clearInterval(heartbeat);
         clearTimeout(timer);

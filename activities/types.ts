@@ -1,27 +1,11 @@
 /**
  * Inputs and results of Trainyard's activities: plain JSON, shared with the
- * workflow as types only.
+ * workflow as types only. Every input starts from the try it works for (TryRef).
  */
+import type { TryRef } from '../contract';
 import type { EnvVar, Json } from '../pipeline';
 
-/** Which run, step and try an activity works for; names files and log lines. */
-export interface StepCall {
-  pipelineId: string;
-  runId: string;
-  stepId: string;
-  attempt: number;
-  /** Set for one index of a mapped step. */
-  mapIndex?: number;
-  /** The coordinator workflow that takes this try's intermediate metrics (early stopping). */
-  metricsTo?: string;
-}
-
-/** How log lines name a try: `run step#attempt`, or `run step[index]#attempt` for a mapped step. */
-export function tryTag(call: StepCall): string {
-  return `${call.runId} ${call.stepId}${call.mapIndex !== undefined ? `[${call.mapIndex}]` : ''}#${call.attempt}`;
-}
-
-export interface RunProcessInput extends StepCall {
+export interface RunProcessInput extends TryRef {
   command: string[];
   /** Working directory; defaults to the image's local directory, else the run directory. */
   cwd?: string;
@@ -37,20 +21,16 @@ export interface StepResult {
   xcom?: Json;
 }
 
-export interface RunTaskInput extends StepCall {
+export interface RunTaskInput extends TryRef {
   fn: string;
   args: unknown;
   /** Fail the try after this long, ms (the function's signal is aborted). */
   timeoutMs?: number;
-  logicalDate: string;
-  params: Record<string, Json>;
 }
 
-export interface NotifyInput extends StepCall {
+export interface NotifyInput extends TryRef {
   webhookEnv?: string;
   url?: string;
   text: string;
   fields?: Record<string, unknown>;
 }
-
-export { FailureTypes } from '../pipeline/failures';

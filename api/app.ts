@@ -5,6 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
+import type { Runner } from '../pipeline';
 import type { PipelineRegistry } from '../worker/registry';
 import { AppModule } from './app.module';
 import { createValidationPipe } from './common/validation.pipe';
@@ -21,6 +22,8 @@ export interface AppDeps {
   eventsToken?: string;
   /** The codec the client and the workers use, for the codec endpoints. @default none: they pass payloads through */
   payloadCodec?: PayloadCodec;
+  /** Runner of runs whose request and pipeline name none (TRAINYARD_DEFAULT_RUNNER). @default 'local' */
+  defaultRunner?: Runner;
   /** Browser origins that may call the codec endpoints. @default ['http://127.0.0.1:8233', 'http://localhost:8233'] */
   codecOrigins?: readonly string[];
 }

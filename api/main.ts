@@ -91,6 +91,7 @@ async function main(): Promise<void> {
       ...(process.env.TRAINYARD_EVENTS_TOKEN ? { eventsToken: process.env.TRAINYARD_EVENTS_TOKEN } : {}),
       codecOrigins,
       ...(payloads ? { payloadCodec: payloads.codec } : {}),
+      ...(config.defaultRunner ? { defaultRunner: config.defaultRunner } : {}),
     });
     const url = await listen(app, port);
     console.log(`trainyard api on ${url}`);

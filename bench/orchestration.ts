@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
 import { defineTask, pipeline } from '../pipeline';
-import { PIPELINE_RUN_WORKFLOW } from '../workflows/definitions';
+import { PIPELINE_RUN_WORKFLOW } from '../contract';
 import { startDevServer, startWorker } from '../test/support/temporal';
 import { eventMillis, percentile, writeResults } from './results';
 

@@ -20,7 +20,7 @@ import { pipeline } from '../pipeline';
 import { startLocalCluster } from '../scripts/local-cluster';
 import { DefaultLogger } from '@temporalio/worker';
 import { startDevServer, startWorker, useLogger } from '../test/support/temporal';
-import { PIPELINE_RUN_WORKFLOW } from '../workflows/definitions';
+import { PIPELINE_RUN_WORKFLOW } from '../contract';
 import { eventMillis, percentile, writeResults } from './results';
 
 const EventType = temporal.api.enums.v1.EventType;

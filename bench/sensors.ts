@@ -44,7 +44,7 @@ import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { formatDuration, parseDuration } from '../pipeline';
-import { PIPELINE_RUN_WORKFLOW, type PipelineRunInput, type RunState } from '../workflows/definitions';
+import { PIPELINE_RUN_WORKFLOW, type PipelineRunInput, type RunState } from '../contract';
 import { type NodeProcess, exitCode, spawnNode } from '../test/support/process';
 import { type TestS3, startTestS3 } from '../test/support/s3';
 import { eventually, startDevServer, tempStateDir } from '../test/support/temporal';

@@ -1,8 +1,11 @@
 /** Graph helpers over a pipeline's steps: followers, ancestors, cycles, leaves. */
-import type { StepSpec } from './types';
+import type { StepBase } from './types';
+
+/** What the graph functions read of a step. */
+type Node = Pick<StepBase, 'id' | 'upstream'>;
 
 /** Direct followers of every step. */
-export function followersOf(steps: readonly StepSpec[]): Map<string, string[]> {
+export function followersOf(steps: readonly Node[]): Map<string, string[]> {
   const followers = new Map<string, string[]>(steps.map((s) => [s.id, []]));
   for (const step of steps) {
     for (const up of step.upstream) followers.get(up)?.push(step.id);
@@ -11,7 +14,7 @@ export function followersOf(steps: readonly StepSpec[]): Map<string, string[]> {
 }
 
 /** One cycle as a path that starts and ends on the same step, or undefined if the graph is acyclic. */
-export function findCycle(steps: readonly StepSpec[]): string[] | undefined {
+export function findCycle(steps: readonly Node[]): string[] | undefined {
   const byId = new Map(steps.map((s) => [s.id, s]));
   const colour = new Map<string, 'grey' | 'black'>();
   const path: string[] = [];
@@ -38,7 +41,7 @@ export function findCycle(steps: readonly StepSpec[]): string[] | undefined {
 }
 
 /** All transitive upstreams of a step (the graph must be acyclic). */
-export function ancestorsOf(stepId: string, steps: readonly StepSpec[]): Set<string> {
+export function ancestorsOf(stepId: string, steps: readonly Node[]): Set<string> {
   const byId = new Map(steps.map((s) => [s.id, s]));
   const seen = new Set<string>();
   const stack = [...(byId.get(stepId)?.upstream ?? [])];
@@ -52,7 +55,7 @@ export function ancestorsOf(stepId: string, steps: readonly StepSpec[]): Set<str
 }
 
 /** Steps nobody depends on: their states decide the run's. */
-export function leavesOf(steps: readonly StepSpec[]): string[] {
+export function leavesOf(steps: readonly Node[]): string[] {
   const followers = followersOf(steps);
   return steps.filter((s) => (followers.get(s.id) ?? []).length === 0).map((s) => s.id);
 }

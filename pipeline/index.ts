@@ -13,19 +13,23 @@ export { renderString, renderValue, isXComRef, isMapRef, type MapRef, scanValue,
 export { parseCondition, evaluateCondition, conditionSteps, type Condition } from './condition';
 export { decideTrigger, type TriggerDecision } from './trigger-rules';
 export { followersOf, findCycle, ancestorsOf, leavesOf } from './graph';
-export { pipelineProblems, validatePipeline, SCHEDULE_PRESETS, type ValidateOptions } from './validate';
+export { compileSpec, pipelineProblems, validatePipeline, SCHEDULE_PRESETS, type ValidateOptions } from './validate';
 export { sha256Hex, canonicalJson, specVersion } from './hash';
 export { defineTask, type TaskContext, type TaskDefinition } from './task';
-export { pipeline, mapValue, PipelineBuilder, type S3KeyMatches, type WatchedRun, type MapValue, type Pipeline, type PipelineOptions, type StepHandle, type StepOptions, type Output, type Args, type Arg } from './builder';
+export { pipeline, mapValue, type PipelineBuilder, type GroupHandle, type Upstream, type Ref, type MapValue, type Pipeline, type PipelineOptions, type StepHandle, type StepOptions, type Output, type Args, type Arg } from './builder';
+export * from './kinds';
 export { resolveParams } from './params';
-export { FailureTypes, STEP_FAILURE_TYPES } from './failures';
+export { RUNNERS, type Runner, type RunRef, isRunner, resolveRunner } from './run-ref';
 export { MapError, resolveMap, mapValues, mapDefaults, checkMapLength, mapProblems, MAX_ACTIVE_LIMIT, type ResolvedMap, type MapDefaults } from './mapping';
 export { gridSearch, randomSearch, selectBest, gridSearchTask, randomSearchTask, selectBestTask, type Distribution } from './search';
 export { MedianStopping, type StoppingState, type StoppingVerdict, type TrialRecord } from './early-stopping';
 export { METRIC_LINE_PREFIX, parseMetricLine, type MetricLine } from './metrics';
 export {
   SENSOR_DEFAULTS,
+  compileTiming,
   sensorTiming,
+  type SensorTiming,
+  type CompiledSensorTiming,
   nextPokeDelay,
   rescheduleDelay,
   MAX_RESCHEDULE_CHECKS,

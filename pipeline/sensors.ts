@@ -8,7 +8,35 @@
  *   globToRegExp('daily/*.parquet').test(key);
  */
 import { parseDuration } from './duration';
-import type { PipelineSensorConfig, S3KeySensorConfig, SensorTiming, StepState, WatchedState } from './types';
+import type { PipelineSensorConfig, WatchedState } from './kinds/pipeline-sensor';
+import type { S3KeySensorConfig } from './kinds/s3-key-sensor';
+import type { StepState } from './types';
+
+/**
+ * How a sensor waits (Airflow's `mode`, `poke_interval`, `timeout`, `soft_fail`,
+ * `exponential_backoff`). Durations as written: `30s`, `5m`, `6h`.
+ */
+export interface SensorTiming {
+  /**
+   * `reschedule`: a short check, then a durable workflow timer until the next one, holding
+   * no worker slot while it waits. `poke`: one long heartbeating activity that checks every
+   * interval and resumes on another worker if its worker dies. @default 'reschedule'
+   */
+  mode?: 'poke' | 'reschedule';
+  /** Time between checks. @default '60s' */
+  pokeInterval?: string;
+  /** The sensor fails (or, with softFail, is skipped) when nothing matched this long after it started. @default '7d' */
+  timeout?: string;
+  /** On timeout the step is skipped instead of failed, so its followers skip too. @default false */
+  softFail?: boolean;
+  /** Doubles the interval after each check that found nothing, up to maxPokeInterval. @default false */
+  exponentialBackoff?: boolean;
+  /** Longest interval with exponentialBackoff. @default '1h' */
+  maxPokeInterval?: string;
+}
+
+/** A sensor's timing as written in a compiled spec: every default filled in. */
+export type CompiledSensorTiming = Required<SensorTiming>;
 
 /** A sensor's timing with every default applied. */
 export interface CompiledTiming {
@@ -24,19 +52,34 @@ export const SENSOR_DEFAULTS = {
   mode: 'reschedule',
   pokeInterval: '60s',
   timeout: '7d',
+  softFail: false,
+  exponentialBackoff: false,
   maxPokeInterval: '1h',
-} as const;
+} as const satisfies CompiledSensorTiming;
 
-/** Applies the defaults; durations must already be valid (validation checks them). */
-export function sensorTiming(config: SensorTiming): CompiledTiming {
-  const ms = (value: string | undefined, fallback: string): number => parseDuration(value ?? fallback) ?? (parseDuration(fallback) as number);
+/** Fills the timing's defaults: what a sensor kind's compile step writes into the spec. */
+export function compileTiming(config: SensorTiming): CompiledSensorTiming {
   return {
     mode: config.mode ?? SENSOR_DEFAULTS.mode,
-    pokeIntervalMs: ms(config.pokeInterval, SENSOR_DEFAULTS.pokeInterval),
-    timeoutMs: ms(config.timeout, SENSOR_DEFAULTS.timeout),
-    softFail: config.softFail ?? false,
-    exponentialBackoff: config.exponentialBackoff ?? false,
-    maxPokeIntervalMs: ms(config.maxPokeInterval, SENSOR_DEFAULTS.maxPokeInterval),
+    pokeInterval: config.pokeInterval ?? SENSOR_DEFAULTS.pokeInterval,
+    timeout: config.timeout ?? SENSOR_DEFAULTS.timeout,
+    softFail: config.softFail ?? SENSOR_DEFAULTS.softFail,
+    exponentialBackoff: config.exponentialBackoff ?? SENSOR_DEFAULTS.exponentialBackoff,
+    maxPokeInterval: config.maxPokeInterval ?? SENSOR_DEFAULTS.maxPokeInterval,
+  };
+}
+
+/** The timing in milliseconds; durations must already be valid (compiling checks them). */
+export function sensorTiming(config: SensorTiming): CompiledTiming {
+  const t = compileTiming(config);
+  const ms = (value: string): number => parseDuration(value) ?? 0;
+  return {
+    mode: t.mode,
+    pokeIntervalMs: ms(t.pokeInterval),
+    timeoutMs: ms(t.timeout),
+    softFail: t.softFail,
+    exponentialBackoff: t.exponentialBackoff,
+    maxPokeIntervalMs: ms(t.maxPokeInterval),
   };
 }
 

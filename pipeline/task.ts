@@ -5,17 +5,13 @@
  *   export const selectBest = defineTask('select_best', (args: { results: Metrics[] }) =>
  *     args.results.reduce((a, b) => (b.accuracy > a.accuracy ? b : a)));
  */
-import type { Json } from './types';
+import type { RunRef } from './run-ref';
 
-/** What a task function learns about the run it is part of. */
-export interface TaskContext {
-  pipelineId: string;
-  runId: string;
+/** What a task function learns about the run it is part of: the run itself, and this try. */
+export interface TaskContext extends RunRef {
   stepId: string;
   /** 1 for the first try. */
   attempt: number;
-  logicalDate: string;
-  params: Record<string, Json>;
   /** In one index of a mapped step: the index. */
   mapIndex?: number;
   /**

@@ -57,7 +57,7 @@ export function templateVariables(text: string, scope: VariableScope): Variable[
 /** Renders one string. */
 export function renderString(text: string, ctx: RunContext): string {
   return text.replace(TEMPLATE, (_whole, source: string) => {
-    const expression = parseExpression(source, { stepIds: ctx.stepIds, paramNames: Object.keys(ctx.params), ...(ctx.map !== undefined ? { mapKeys: 'any' as const } : {}) });
+    const expression = parseExpression(source, { stepIds: ctx.stepIds, paramNames: Object.keys(ctx.run.params), ...(ctx.map !== undefined ? { mapKeys: 'any' as const } : {}) });
     try {
       return toText(lookupVariable(expression.variable, ctx));
     } catch (err) {

@@ -1,15 +1,18 @@
 /**
- * Validation before anything runs. Every problem is collected, each prefixed
- * with the step it belongs to, and reported in one PipelineValidationError.
+ * Compiling a spec before anything runs: every problem is collected, each
+ * prefixed with the step it belongs to, and reported in one
+ * PipelineValidationError; each step's config is checked and its defaults
+ * filled in by its kind's compile step (pipeline/kinds). Compiling a compiled
+ * spec gives it back unchanged.
  */
-import { conditionSteps, parseCondition } from './condition';
 import { parseDuration } from './duration';
 import { PipelineValidationError } from './errors';
 import { ancestorsOf, findCycle, followersOf } from './graph';
+import { type CompileContext, STEP_KINDS, STEP_KIND_TABLE, type StepConfigByKind, type StepKind, type StepOptionsByKind, isStepKind } from './kinds';
 import { mapProblems } from './mapping';
-import { pipelineSensorProblems, s3KeySensorProblems } from './sensors';
+import { RUNNERS, isRunner } from './run-ref';
 import { isXComRef, scanValue } from './template';
-import { STEP_KINDS, TRIGGER_RULES, type PipelineSensorConfig, type PipelineSpec, type S3KeySensorConfig, type StepSpec } from './types';
+import { TRIGGER_RULES, type PipelineDraft, type PipelineSpec, type StepBase, type StepSpec } from './types';
 import type { VariableScope } from './variables';
 
 const ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -27,129 +30,42 @@ export interface ValidateOptions {
   taskNames?: readonly string[];
 }
 
-const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
-
 function checkDuration(problems: string[], where: string, field: string, value: unknown): void {
   if (typeof value !== 'string' || parseDuration(value) === undefined) {
     problems.push(`${where}: ${field} '${String(value)}' is not a duration; write it like '30s', '5m', '4h' or '1h30m'`);
   }
 }
 
-function checkConfig(step: StepSpec, problems: string[], followers: readonly string[], scope: VariableScope, opts: ValidateOptions): void {
-  const where = `step '${step.id}'`;
-  const config = (step.config ?? {}) as unknown as Record<string, unknown>;
-  const needTask = (name: unknown, field: string): void => {
-    if (typeof name !== 'string' || name === '') problems.push(`${where}: ${field} must name a registered task function`);
-    else if (opts.taskNames && !opts.taskNames.includes(name)) {
-      problems.push(`${where}: ${field} '${name}' is not registered with the worker; registered: ${opts.taskNames.join(', ') || '(none)'}`);
-    }
+/** Each kind's compile step and extra reads, typed so one call serves every kind. */
+type Compilers = {
+  [K in StepKind]: {
+    compile(config: StepOptionsByKind[K], ctx: CompileContext): StepConfigByKind[K];
+    reads?(config: StepConfigByKind[K], scope: VariableScope): string[];
   };
-  switch (step.kind) {
-    case 'process':
-      if (!isStringArray(config.command) || config.command.length === 0) {
-        problems.push(`${where}: command must be a non-empty list of strings, e.g. ['python', 'train.py']`);
-      }
-      break;
-    case 'pod':
-      if (typeof config.image !== 'string' || config.image === '') problems.push(`${where}: image is required, e.g. 'ml-trainer:latest'`);
-      if (config.cmds !== undefined && !isStringArray(config.cmds)) problems.push(`${where}: cmds must be a list of strings`);
-      if (config.arguments !== undefined && !isStringArray(config.arguments)) problems.push(`${where}: arguments must be a list of strings`);
-      if (!isStringArray(config.cmds) || config.cmds.length === 0) {
-        if (!isStringArray(config.arguments) || config.arguments.length === 0) {
-          problems.push(`${where}: give cmds (and arguments) to run; the local runner has no image entrypoint`);
-        }
-      }
-      if (config.env !== undefined) {
-        if (!Array.isArray(config.env)) problems.push(`${where}: env must be a list of { name, value } or { name, valueFrom }`);
-        else {
-          for (const [i, env] of (config.env as Record<string, unknown>[]).entries()) {
-            if (typeof env?.name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(env.name)) {
-              problems.push(`${where}: env[${i}].name must be a variable name`);
-            } else if ((env.value === undefined) === (env.valueFrom === undefined)) {
-              problems.push(`${where}: env '${env.name}' needs exactly one of value or valueFrom`);
-            }
-          }
-        }
-      }
-      break;
-    case 'task':
-      needTask(config.fn, 'fn');
-      break;
-    case 'branch': {
-      const hasCases = config.cases !== undefined || config.otherwise !== undefined;
-      if (hasCases === (config.fn !== undefined)) {
-        problems.push(`${where}: give either cases (with an optional otherwise) or fn, not both and not neither`);
-      }
-      if (config.fn !== undefined) needTask(config.fn, 'fn');
-      const targets: unknown[] = [];
-      if (config.cases !== undefined) {
-        if (!Array.isArray(config.cases)) problems.push(`${where}: cases must be a list of { if, then }`);
-        else {
-          for (const [i, c] of (config.cases as Record<string, unknown>[]).entries()) {
-            if (typeof c?.if !== 'string') problems.push(`${where}: cases[${i}].if must be a condition string`);
-            else {
-              try {
-                parseCondition(c.if, scope);
-              } catch (err) {
-                problems.push(`${where}: cases[${i}].if: ${(err as Error).message}`);
-              }
-            }
-            targets.push(c?.then);
-          }
-        }
-      }
-      if (config.otherwise !== undefined) targets.push(config.otherwise);
-      for (const target of targets.flat()) {
-        if (typeof target !== 'string') problems.push(`${where}: branch targets must be step ids`);
-        else if (!followers.includes(target)) {
-          problems.push(`${where}: branch target '${target}' is not a direct follower; followers: ${followers.join(', ') || '(none)'}`);
-        }
-      }
-      break;
-    }
-    case 'notify':
-      if (typeof config.text !== 'string') problems.push(`${where}: text is required`);
-      if ((config.webhookEnv === undefined) === (config.url === undefined)) {
-        problems.push(`${where}: give exactly one of webhookEnv (name of an env var holding a secret URL) or url`);
-      }
-      if (config.url !== undefined && (typeof config.url !== 'string' || !/^https?:\/\//.test(config.url))) {
-        problems.push(`${where}: url must start with http:// or https://`);
-      }
-      if (config.webhookEnv !== undefined && (typeof config.webhookEnv !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(config.webhookEnv))) {
-        problems.push(`${where}: webhookEnv must be an environment variable name`);
-      }
-      break;
-    case 'sensor.s3Key':
-      problems.push(...s3KeySensorProblems(config as unknown as S3KeySensorConfig, where));
-      break;
-    case 'sensor.pipeline':
-      problems.push(...pipelineSensorProblems(config as unknown as PipelineSensorConfig, where));
-      break;
-  }
+};
+const COMPILERS: Compilers = STEP_KIND_TABLE;
+
+/** A step with its kind's compile step applied to its config. */
+function compileStep<K extends StepKind>(step: StepBase & { kind: K; config: StepOptionsByKind[K] }, ctx: CompileContext): StepSpec {
+  const config = COMPILERS[step.kind].compile(step.config ?? {}, ctx);
+  // The step of one kind K with its compiled config is a member of the StepSpec union.
+  return { ...step, config } as StepSpec;
 }
 
-function branchConditionSteps(step: StepSpec, scope: VariableScope): string[] {
-  const cases = (step.config as { cases?: unknown }).cases;
-  if (!Array.isArray(cases)) return [];
-  return cases.flatMap((c: { if?: unknown }) => {
-    try {
-      return typeof c.if === 'string' ? conditionSteps(parseCondition(c.if, scope)) : [];
-    } catch {
-      return []; // already reported by checkConfig
-    }
-  });
+function extraReads<K extends StepKind>(step: StepBase & { kind: K; config: StepConfigByKind[K] }, scope: VariableScope): string[] {
+  return COMPILERS[step.kind].reads?.(step.config, scope) ?? [];
 }
 
-/** Returns every problem of a spec; an empty list means it is valid. */
 /** The variables a step's templates may use: a mapped step also has `map.*` and `map_index`. */
-function scopeOf(step: StepSpec, scope: VariableScope): VariableScope {
+function scopeOf(step: Pick<StepBase, 'map'>, scope: VariableScope): VariableScope {
   if (step.map === undefined) return scope;
   const { expand } = step.map;
   const keyed = expand !== null && typeof expand === 'object' && !Array.isArray(expand) && !isXComRef(expand);
   return { ...scope, mapKeys: keyed ? Object.keys(expand) : 'any' };
 }
 
-export function pipelineProblems(spec: PipelineSpec, opts: ValidateOptions = {}): string[] {
+/** Checks a spec and fills every default: the spec to run, and every problem (none when it is valid). */
+export function compileSpec(spec: PipelineSpec | PipelineDraft, opts: ValidateOptions = {}): { spec: PipelineSpec; problems: string[] } {
   const problems: string[] = [];
   if (typeof spec.id !== 'string' || !ID.test(spec.id)) {
     problems.push(`pipeline id '${String(spec.id)}' must use letters, digits, '_', '.', '-'`);
@@ -164,6 +80,9 @@ export function pipelineProblems(spec: PipelineSpec, opts: ValidateOptions = {})
   if (spec.maxActiveRuns !== undefined && !(Number.isInteger(spec.maxActiveRuns) && spec.maxActiveRuns >= 1)) {
     problems.push(`maxActiveRuns must be a whole number of at least 1`);
   }
+  if (spec.runner !== undefined && !isRunner(spec.runner)) {
+    problems.push(`runner '${String(spec.runner)}' must be one of ${RUNNERS.map((r) => `'${r}'`).join(', ')}`);
+  }
   const steps = Array.isArray(spec.steps) ? spec.steps : [];
   if (steps.length === 0) problems.push('the pipeline has no steps');
 
@@ -176,10 +95,12 @@ export function pipelineProblems(spec: PipelineSpec, opts: ValidateOptions = {})
   const scope: VariableScope = { stepIds: [...seen], paramNames: Object.keys(spec.params ?? {}) };
   const followers = followersOf(steps);
 
+  const compiled: StepSpec[] = [];
   for (const step of steps) {
     const where = `step '${step.id}'`;
-    if (!STEP_KINDS.includes(step.kind)) {
+    if (!isStepKind(step.kind)) {
       problems.push(`${where}: unknown kind '${String(step.kind)}'; kinds: ${STEP_KINDS.join(', ')}`);
+      compiled.push(step as StepSpec);
       continue;
     }
     if (!TRIGGER_RULES.includes(step.triggerRule)) {
@@ -197,25 +118,22 @@ export function pipelineProblems(spec: PipelineSpec, opts: ValidateOptions = {})
     checkDuration(problems, where, 'timeout', step.timeout);
     checkDuration(problems, where, 'heartbeatTimeout', step.heartbeatTimeout);
     const stepScope = scopeOf(step, scope);
-    checkConfig(step, problems, followers.get(step.id) ?? [], stepScope, opts);
+    const ctx: CompileContext = { where, followers: followers.get(step.id) ?? [], scope: stepScope, mapped: step.map !== undefined, problems, ...(opts.taskNames ? { taskNames: opts.taskNames } : {}) };
+    compiled.push(compileStep(step, ctx));
     const scanned = scanValue(step.config, stepScope);
     for (const problem of scanned.problems) problems.push(`${where}: ${problem}`);
-    if (step.map !== undefined) {
-      problems.push(...mapProblems(step.id, step.map, scope.stepIds));
-      if (step.kind === 'branch' && (step.config as { fn?: unknown }).fn === undefined) {
-        problems.push(`${where}: a mapped branch must choose with a task function (fn); conditions (cases) read the run once, not per index`);
-      }
-    }
+    if (step.map !== undefined) problems.push(...mapProblems(step.id, step.map, scope.stepIds));
   }
 
   const cycle = findCycle(steps);
   if (cycle) problems.push(`the steps form a cycle: ${cycle.join(' -> ')}`);
   else {
-    for (const step of steps) {
+    for (const step of compiled) {
+      if (!isStepKind(step.kind)) continue;
       const ancestors = ancestorsOf(step.id, steps);
       const stepScope = scopeOf(step, scope);
       const reads = scanValue(step.config, stepScope).xcomSteps;
-      if (step.kind === 'branch') for (const id of branchConditionSteps(step, stepScope)) reads.add(id);
+      for (const id of extraReads(step, stepScope)) reads.add(id);
       if (step.map !== undefined) for (const id of scanValue(step.map.expand, scope).xcomSteps) reads.add(id);
       for (const read of reads) {
         if (!ancestors.has(read)) {
@@ -224,12 +142,17 @@ export function pipelineProblems(spec: PipelineSpec, opts: ValidateOptions = {})
       }
     }
   }
-  return problems;
+  return { spec: { ...spec, steps: compiled }, problems };
 }
 
-/** Throws a PipelineValidationError listing every problem, or returns the spec unchanged. */
-export function validatePipeline(spec: PipelineSpec, opts: ValidateOptions = {}): PipelineSpec {
-  const problems = pipelineProblems(spec, opts);
+/** Returns every problem of a spec; an empty list means it is valid. */
+export function pipelineProblems(spec: PipelineSpec | PipelineDraft, opts: ValidateOptions = {}): string[] {
+  return compileSpec(spec, opts).problems;
+}
+
+/** Throws a PipelineValidationError listing every problem, or returns the compiled spec. */
+export function validatePipeline(spec: PipelineSpec | PipelineDraft, opts: ValidateOptions = {}): PipelineSpec {
+  const { spec: compiled, problems } = compileSpec(spec, opts);
   if (problems.length > 0) throw new PipelineValidationError(String(spec.id), problems);
-  return spec;
+  return compiled;
 }

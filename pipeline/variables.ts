@@ -4,17 +4,15 @@
  * prefixes), so `xcom.a.b.c` resolves to the longest step id that matches.
  */
 import { TemplateError } from './errors';
+import type { RunRef } from './run-ref';
 import type { Json } from './types';
 
 export const BUILTIN_VARIABLES = ['ds', 'ds_nodash', 'logical_date', 'ts', 'run_id', 'pipeline_id'] as const;
 
 /** What a template or condition sees of a run. */
 export interface RunContext {
-  pipelineId: string;
-  runId: string;
-  /** ISO-8601 timestamp of the logical date. */
-  logicalDate: string;
-  params: Record<string, Json>;
+  /** The run: its ids, logical date (`ds`) and params. */
+  run: RunRef;
   /** XCom by step id; a step that produced nothing has no entry. */
   xcom: Record<string, Json>;
   stepIds: readonly string[];
@@ -88,20 +86,20 @@ export function lookupVariable(variable: Variable, ctx: RunContext): Json {
     case 'builtin':
       switch (variable.name) {
         case 'ds':
-          return isoDate(ctx.logicalDate);
+          return isoDate(ctx.run.logicalDate);
         case 'ds_nodash':
-          return isoDate(ctx.logicalDate).replaceAll('-', '');
+          return isoDate(ctx.run.logicalDate).replaceAll('-', '');
         case 'logical_date':
         case 'ts':
-          return ctx.logicalDate;
+          return ctx.run.logicalDate;
         case 'run_id':
-          return ctx.runId;
+          return ctx.run.runId;
         case 'pipeline_id':
-          return ctx.pipelineId;
+          return ctx.run.pipelineId;
       }
       break;
     case 'param': {
-      const value = ctx.params[variable.name];
+      const value = ctx.run.params[variable.name];
       if (value === undefined) throw new TemplateError(`param '${variable.name}' has no value in this run`);
       return value;
     }

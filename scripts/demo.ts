@@ -12,7 +12,7 @@ import { runSelector } from '../activities/kubernetes/naming';
 import { createS3Client } from '../activities/object-store';
 import { TRAINING_DATA } from '../examples/ml-training/pipeline';
 import { s3OptionsFrom } from '../worker/config';
-import type { RunState, StepRunState } from '../workflows/definitions';
+import type { RunState, StepRunState } from '../contract';
 
 interface Options {
   api: string;

@@ -24,6 +24,8 @@
  *                                                               @default file://<state dir>/artifacts
  *   TRAINYARD_K8S_ARTIFACTS_SECRET  a Secret (in the pod's namespace) added to every pod as envFrom:
  *                           the artifact store's credentials for pods            @default none
+ *   TRAINYARD_DEFAULT_RUNNER  'local' or 'kubernetes': how container steps run when neither the run's
+ *                           request nor its pipeline says   @default local
  *   TRAINYARD_MAX_CACHED_WORKFLOWS  runs the worker keeps in memory between their workflow tasks
  *                           @default the SDK's, from the heap limit (~2,300 with a 4 GiB heap)
  *
@@ -42,6 +44,7 @@ import path from 'node:path';
 import type { ArtifactsOptions } from '../activities/artifacts';
 import type { S3ClientOptions } from '../activities/object-store';
 import { DEFAULT_PAYLOAD_THRESHOLD, type PayloadKey, payloadKeyFromBase64 } from '../codec';
+import { RUNNERS, type Runner, isRunner } from '../pipeline';
 
 export interface TrainyardConfig {
   address: string;
@@ -61,6 +64,8 @@ export interface TrainyardConfig {
   payloads?: PayloadSettings;
   /** The worker's sticky cache size; absent for the SDK's default. */
   maxCachedWorkflows?: number;
+  /** Runner of runs whose request and pipeline name none; absent: 'local'. */
+  defaultRunner?: Runner;
 }
 
 export interface PayloadSettings {
@@ -115,6 +120,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
       throw new Error(`TRAINYARD_MAX_CACHED_WORKFLOWS='${env.TRAINYARD_MAX_CACHED_WORKFLOWS}' must be a whole number of runs (0 turns the cache off)`);
     }
     config.maxCachedWorkflows = cached;
+  }
+  if (env.TRAINYARD_DEFAULT_RUNNER) {
+    if (!isRunner(env.TRAINYARD_DEFAULT_RUNNER)) {
+      throw new Error(`TRAINYARD_DEFAULT_RUNNER='${env.TRAINYARD_DEFAULT_RUNNER}' must be one of ${RUNNERS.join(', ')} (or unset for local)`);
+    }
+    config.defaultRunner = env.TRAINYARD_DEFAULT_RUNNER;
   }
   if (env.TEMPORAL_TLS === '1' || env.TEMPORAL_TLS_CERT || env.TEMPORAL_API_KEY) {
     config.tls = {};

@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     // Schedules carry run inputs, so the client that writes them encodes as the worker decodes.
     const client = await connectClient(config, payloads?.codec);
     await ensureSearchAttributes(client.connection as Connection, config.namespace);
-    const schedules = await ensureSchedules(client, registry.pipelines.values(), config.taskQueue);
+    const schedules = await ensureSchedules(client, registry.pipelines.values(), config.taskQueue, config.defaultRunner);
     const { run } = await createWorker({
       connection: await connectWorker(config),
       namespace: config.namespace,

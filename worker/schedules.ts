@@ -3,15 +3,16 @@
  * worker starts, so the schedule always runs the pipeline version the worker has.
  */
 import { type Client, ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type ScheduleOptions } from '@temporalio/client';
-import { type Pipeline, SCHEDULE_PRESETS } from '../pipeline';
-import { PIPELINE_RUN_WORKFLOW, type PipelineRunInput, searchAttributes } from '../workflows/definitions';
+import { type Pipeline, type Runner, SCHEDULE_PRESETS, resolveRunner } from '../pipeline';
+import { PIPELINE_RUN_WORKFLOW, type PipelineRunInput, searchAttributes } from '../contract';
 
 export const scheduleIdOf = (pipelineId: string): string => `trainyard-${pipelineId}`;
 
-export function scheduleOptions(pipeline: Pipeline, taskQueue: string): ScheduleOptions {
+/** The schedule of a pipeline; its runs use the pipeline's runner, else the deployment's default (`defaultRunner`). */
+export function scheduleOptions(pipeline: Pipeline, taskQueue: string, defaultRunner?: Runner): ScheduleOptions {
   const { spec } = pipeline;
   const cron = SCHEDULE_PRESETS[spec.schedule ?? ''] ?? spec.schedule ?? '';
-  const input: PipelineRunInput = { spec, pipelineVersion: pipeline.version, runner: 'local' };
+  const input: PipelineRunInput = { spec, pipelineVersion: pipeline.version, runner: resolveRunner({ pipeline: spec.runner, deployment: defaultRunner }) };
   return {
     scheduleId: scheduleIdOf(spec.id),
     spec: { cronExpressions: [cron] },
@@ -35,11 +36,11 @@ export function scheduleOptions(pipeline: Pipeline, taskQueue: string): Schedule
 }
 
 /** Creates or updates the schedule of every pipeline that has one; returns their ids. */
-export async function ensureSchedules(client: Client, pipelines: Iterable<Pipeline>, taskQueue: string): Promise<string[]> {
+export async function ensureSchedules(client: Client, pipelines: Iterable<Pipeline>, taskQueue: string, defaultRunner?: Runner): Promise<string[]> {
   const ids: string[] = [];
   for (const pipeline of pipelines) {
     if (!pipeline.spec.schedule) continue;
-    const options = scheduleOptions(pipeline, taskQueue);
+    const options = scheduleOptions(pipeline, taskQueue, defaultRunner);
     const handle = client.schedule.getHandle(options.scheduleId);
     try {
       await handle.describe();

@@ -15,33 +15,33 @@
  * their pod before the trial ends as `pruned`.
  */
 import {
-  ApplicationFailure,
   CancellationScope,
   ChildWorkflowCancellationType,
   ParentClosePolicy,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   executeChild,
   isCancellation,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import {
-  type Json,
-  type ResolvedMap,
-  type RunContext,
-  type StepSpec,
-  type StoppingState,
-  type TrialState,
-  MedianStopping,
-  mapDefaults,
-  mapValues,
-  renderValue,
-} from '../pipeline';
-import { MAP_TRIAL_WORKFLOW, type MapStepSummary, type Runner, searchAttributes } from './definitions';
-import { type StepOutcome, type TryProgress, describeFailure, runTries } from './step-runner';
+  MAP_TRIAL_WORKFLOW,
+  type MapCarried,
+  type MapStepInput,
+  type MapStepResult,
+  type TrialInput,
+  type TrialStateView,
+  failure,
+  mapStateQuery,
+  searchAttributes,
+  trialId,
+  trialMetricsSignal,
+  trialStateQuery,
+} from '../contract';
+import { type Json, type StepSpec, type TrialState, MedianStopping, mapDefaults, mapValues, renderValue } from '../pipeline';
+import type { StepOutcome } from './kinds';
+import { describeFailure, runTries } from './step-runner';
 
 /** Events a coordinator run may reach before it must roll over (Temporal's hard limit is far above). */
 const HISTORY_BUDGET = 9_000;
@@ -52,41 +52,9 @@ const REJUDGE_ALL_UP_TO = 64;
 /** Failures and prunes listed by name in the summary; the counts cover the rest. */
 const LISTED = 100;
 
-/** What every workflow of a mapped step knows of the run it belongs to. */
-interface MappedRun {
-  pipelineId: string;
-  /** The run the mapped step belongs to. */
-  runId: string;
-  logicalDate: string;
-  params: Record<string, Json>;
-  runner: Runner;
-}
-
-export interface TrialInput extends MappedRun {
-  /** The mapped step, its config already rendered for this index. */
-  step: StepSpec;
-  mapIndex: number;
-  /** This index's values (`map.KEY`). */
-  values: Record<string, Json>;
-  followers: string[];
-  /** The coordinator, which takes this trial's intermediate metrics. */
-  metricsTo?: string;
-}
-
-export interface TrialStateView extends TryProgress {
-  stepId: string;
-  mapIndex: number;
-  values: Record<string, Json>;
-  /** The config this index runs with, templates rendered. */
-  config: unknown;
-}
-
-/** One index of a mapped step: its live state and rendered config. */
-export const trialStateQuery = defineQuery<TrialStateView>('trialState');
-
 /** One index of a mapped step: the step's tries, as a child workflow of the coordinator. */
 export async function mapTrial(input: TrialInput): Promise<StepOutcome> {
-  const { step } = input;
+  const { step, run } = input;
   const view: TrialStateView = {
     stepId: step.id,
     mapIndex: input.mapIndex,
@@ -99,80 +67,21 @@ export async function mapTrial(input: TrialInput): Promise<StepOutcome> {
   setHandler(trialStateQuery, () => view);
   const result = await runTries(
     step,
-    () => step.config as Record<string, unknown>,
+    () => step.config,
     {
-      pipelineId: input.pipelineId,
-      runId: input.runId,
-      logicalDate: input.logicalDate,
-      params: input.params,
-      runner: input.runner,
+      run,
       followers: input.followers,
       // Mapped branches choose with a function; conditions never read the run here.
-      context: () => ({ pipelineId: input.pipelineId, runId: input.runId, logicalDate: input.logicalDate, params: input.params, xcom: {}, stepIds: [] }),
+      context: () => ({ run, xcom: {}, stepIds: [] }),
       mapIndex: input.mapIndex,
       ...(input.metricsTo !== undefined ? { metricsTo: input.metricsTo } : {}),
     },
     view,
     () => undefined,
   );
-  if (!result.ok) throw ApplicationFailure.nonRetryable(result.error, 'TrialFailed');
+  if (!result.ok) throw failure('trialFailed', result.error);
   return result.outcome;
 }
-
-/** Progress a trial reports while it runs; many steps may come in one signal. */
-export interface TrialMetrics {
-  index: number;
-  reports: { step: number; values: Record<string, number> }[];
-}
-
-export const trialMetricsSignal = defineSignal<[TrialMetrics]>('trialMetrics');
-
-/** What a coordinator carries into its next run. */
-interface Carried {
-  next: number;
-  /** One letter per index: p pending, s success, f failed, x pruned. */
-  states: string;
-  outputs: Record<string, Json>;
-  chosen: string[];
-  failures: { index: number; error: string }[];
-  prunedIndices: { index: number; reason: string }[];
-  counts: { succeeded: number; failed: number; pruned: number };
-  stopping?: StoppingState;
-  peakActive: number;
-  runs: number;
-}
-
-export interface MapStepInput extends MappedRun {
-  step: StepSpec;
-  followers: string[];
-  /** The run as the step's templates see it (the XCom of its upstream steps). */
-  context: RunContext;
-  resolved: ResolvedMap;
-  carried?: Carried;
-}
-
-export interface MapStepResult extends Omit<MapStepSummary, 'coordinatorId'> {
-  /** The successful indices' outputs (null for one that returned nothing), in index order. */
-  outputs: Json[];
-  /** For a mapped branch: every follower some index chose. */
-  chosen?: string[];
-  /** How many coordinator runs (continue-as-new) it took. */
-  runs: number;
-}
-
-export interface MapStateView {
-  stepId: string;
-  total: number;
-  running: number[];
-  counts: Carried['counts'];
-  /** One letter per index: p pending, r running, s success, f failed, x pruned. */
-  states: string;
-  peakActive: number;
-  runs: number;
-}
-
-/** The coordinator's live view: every index's state, one letter each. */
-export const mapStateQuery = defineQuery<MapStateView>('mapState');
 
 const LETTER: Record<TrialState, string> = { pending: 'p', running: 'r', success: 's', failed: 'f', pruned: 'x' };
 
@@ -180,11 +89,12 @@ const LETTER: Record<TrialState, string> = { pending: 'p', running: 'r', success
 export async function mapStep(input: MapStepInput): Promise<MapStepResult> {
   const { step, resolved } = input;
   const map = step.map;
-  if (map === undefined) throw ApplicationFailure.nonRetryable(`step '${step.id}' has no map`, 'MapError');
+  if (map === undefined) throw failure('mapError', `step '${step.id}' has no map`);
+  const { run } = input.context;
   const { maxActive, minSuccessRatio } = mapDefaults(map);
   const total = resolved.length;
   const info = workflowInfo();
-  const carried: Carried = input.carried ?? {
+  const carried: MapCarried = input.carried ?? {
     next: 0,
     states: 'p'.repeat(total),
     outputs: {},
@@ -261,12 +171,9 @@ export async function mapStep(input: MapStepInput): Promise<MapStepResult> {
     const unmapped: StepSpec = { ...step };
     delete unmapped.map;
     const trial: TrialInput = {
-      pipelineId: input.pipelineId,
-      runId: input.runId,
-      logicalDate: input.logicalDate,
-      params: input.params,
-      runner: input.runner,
-      step: { ...unmapped, config: config as StepSpec['config'] },
+      run,
+      // The rendered config has the shape of the step's config; only its templates changed.
+      step: { ...unmapped, config } as StepSpec,
       mapIndex: index,
       values,
       followers: input.followers,
@@ -277,14 +184,14 @@ export async function mapStep(input: MapStepInput): Promise<MapStepResult> {
     const done = scope
       .run(() =>
         executeChild<(t: TrialInput) => Promise<StepOutcome>>(MAP_TRIAL_WORKFLOW, {
-          workflowId: `${info.workflowId}/${index}`,
+          workflowId: trialId(run.runId, step.id, index),
           args: [trial],
           // A pruned or cancelled trial ends only once its process is killed or its pod is gone.
           cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
           parentClosePolicy: ParentClosePolicy.TERMINATE,
           typedSearchAttributes: [
-            { key: searchAttributes.pipelineId, value: input.pipelineId },
-            { key: searchAttributes.parentRunId, value: input.runId },
+            { key: searchAttributes.pipelineId, value: run.pipelineId },
+            { key: searchAttributes.parentRunId, value: run.runId },
             { key: searchAttributes.stepId, value: step.id },
             { key: searchAttributes.mapIndex, value: index },
           ],
@@ -356,7 +263,7 @@ export async function mapStep(input: MapStepInput): Promise<MapStepResult> {
         : `${succeeded} of ${judged} indices succeeded (${failed} failed${pruned ? `, ${pruned} pruned and not counted` : ''}); ` +
           `minSuccessRatio ${minSuccessRatio} needs ${Math.ceil(minSuccessRatio * judged)}` +
           (reasons.length ? `\n${reasons.join('\n')}` : '');
-    throw ApplicationFailure.create({ message, type: 'MapStepFailed', nonRetryable: true, details: [result] });
+    throw failure('mapStepFailed', message, { details: [result] });
   }
   return result;
 }

@@ -9,7 +9,6 @@
  * mapped step counts as one step for its followers' trigger rules.
  */
 import {
-  ApplicationFailure,
   CancellationScope,
   ChildWorkflowCancellationType,
   condition,
@@ -20,42 +19,46 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import {
-  type Json,
-  type MapSpec,
-  type PipelineSpec,
-  type ResolvedMap,
-  type RunContext,
-  type StepSpec,
-  TERMINAL_STEP_STATES,
-  checkMapLength,
-  decideTrigger,
-  followersOf,
-  leavesOf,
-  mapDefaults,
-  pipelineProblems,
-  renderValue,
-  resolveMap,
-  resolveParams,
-  specVersion,
-} from '../pipeline';
-import {
+  type MapStepResult,
   type MapStepSummary,
   type PipelineRunInput,
   type RunState,
   type StepRunState,
+  coordinatorId,
+  failure,
+  failureOf,
   runStateQuery,
   s3ObjectEventSignal,
   searchAttributes,
-} from './definitions';
-import { type MapStepResult, mapStep } from './map-step';
-import { type StepEnv, describeFailure, runTries } from './step-runner';
+} from '../contract';
+import {
+  type Json,
+  type MapSpec,
+  type ResolvedMap,
+  type RunContext,
+  type RunRef,
+  type StepSpec,
+  TERMINAL_STEP_STATES,
+  checkMapLength,
+  compileSpec,
+  decideTrigger,
+  followersOf,
+  leavesOf,
+  mapDefaults,
+  renderValue,
+  resolveMap,
+  resolveParams,
+  resolveRunner,
+  specVersion,
+} from '../pipeline';
+import type { StepEnv } from './kinds';
+import { mapStep } from './map-step';
+import { describeFailure, runTries } from './step-runner';
 
 /** A failed coordinator's result, carried in its failure's details. */
 function findDetails(err: unknown): MapStepResult | undefined {
-  for (let cause: unknown = err; cause instanceof Error; cause = cause.cause) {
-    if (cause instanceof ApplicationFailure && cause.type === 'MapStepFailed') return cause.details?.[0] as MapStepResult | undefined;
-  }
-  return undefined;
+  const found = failureOf(err);
+  return found?.name === 'mapStepFailed' ? (found.failure.details?.[0] as MapStepResult | undefined) : undefined;
 }
 
 function summaryOf(result: MapStepResult): Omit<MapStepSummary, 'coordinatorId' | 'total'> {
@@ -72,21 +75,27 @@ function logicalDateOf(input: PipelineRunInput): string {
 }
 
 export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
-  const spec: PipelineSpec = input.spec;
   const info = workflowInfo();
+  // The spec as sent fixes the version; compiled again, it is checked and has every default
+  // (a spec from the builder is compiled already and comes back unchanged).
+  const version = specVersion(input.spec);
+  const { spec, problems } = compileSpec(input.spec);
   const { params, problems: paramProblems } = resolveParams(spec, input.params ?? {});
-  const problems = [...pipelineProblems(spec), ...paramProblems];
-  if (input.pipelineVersion !== undefined && input.pipelineVersion !== specVersion(spec)) {
-    problems.push(`pipelineVersion '${input.pipelineVersion}' does not match the spec's hash '${specVersion(spec)}'; send the spec unchanged`);
+  problems.push(...paramProblems);
+  if (input.pipelineVersion !== undefined && input.pipelineVersion !== version) {
+    problems.push(`pipelineVersion '${input.pipelineVersion}' does not match the spec's hash '${version}'; send the spec unchanged`);
   }
 
-  const run: RunState = {
+  const ref: RunRef = {
     pipelineId: spec.id,
-    pipelineVersion: specVersion(spec),
+    pipelineVersion: version,
     runId: info.workflowId,
     logicalDate: logicalDateOf(input),
-    runner: input.runner ?? 'local',
     params,
+    runner: resolveRunner({ request: input.runner, pipeline: spec.runner }),
+  };
+  const run: RunState = {
+    run: ref,
     status: 'running',
     startedAt: new Date().toISOString(),
     steps: spec.steps.map((s) => ({
@@ -113,29 +122,22 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
   };
   upsertSearchAttributes([
     { key: searchAttributes.pipelineId, value: spec.id },
-    { key: searchAttributes.pipelineVersion, value: run.pipelineVersion },
+    { key: searchAttributes.pipelineVersion, value: ref.pipelineVersion },
     { key: searchAttributes.runState, value: 'running' },
-    { key: searchAttributes.logicalDate, value: new Date(run.logicalDate) },
+    { key: searchAttributes.logicalDate, value: new Date(ref.logicalDate) },
   ]);
 
   if (problems.length > 0) {
     setRunState('failed');
     run.summary = `pipeline '${spec.id}' is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
-    throw ApplicationFailure.nonRetryable(run.summary, 'PipelineValidationError', { problems });
+    throw failure('pipelineInvalid', run.summary, { details: [{ problems }] });
   }
 
   const stateOf = new Map<string, StepRunState>(run.steps.map((s) => [s.id, s]));
   const followers = followersOf(spec.steps);
   const xcom: Record<string, Json> = {};
   const stepIds = spec.steps.map((s) => s.id);
-  const context = (): RunContext => ({
-    pipelineId: spec.id,
-    runId: run.runId,
-    logicalDate: run.logicalDate,
-    params,
-    xcom,
-    stepIds,
-  });
+  const context = (): RunContext => ({ run: ref, xcom, stepIds });
   let changed = true;
   const settle = (st: StepRunState, state: StepRunState['state'], error?: string): void => {
     st.state = state;
@@ -146,11 +148,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
   };
 
   const envOf = (step: StepSpec): StepEnv => ({
-    pipelineId: spec.id,
-    runId: run.runId,
-    logicalDate: run.logicalDate,
-    params,
-    runner: run.runner,
+    run: ref,
     followers: followers.get(step.id) ?? [],
     context,
     events: { count: (bucket) => eventCounts.get(bucket) ?? 0 },
@@ -169,7 +167,8 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
     const st = stateOf.get(step.id) as StepRunState;
     let result: Awaited<ReturnType<typeof runTries>>;
     try {
-      result = await runTries(step, () => renderValue(step.config, context()) as Record<string, unknown>, envOf(step), st, () => {
+      // Rendering keeps the config's shape; only its templates and references become values.
+      result = await runTries(step, () => renderValue(step.config, context()) as StepSpec['config'], envOf(step), st, () => {
         changed = true;
       });
     } catch (err) {
@@ -211,21 +210,16 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
       settle(st, 'skipped', 'mapped over an empty list');
       return;
     }
-    const coordinatorId = `${run.runId}/${step.id}`;
-    st.map = { total: resolved.length, coordinatorId };
+    const coordinator = coordinatorId(ref.runId, step.id);
+    st.map = { total: resolved.length, coordinatorId: coordinator };
     // Only the XCom the step's templates can read travels to the coordinator.
     const upstreamXCom = Object.fromEntries(step.upstream.filter((id) => Object.hasOwn(xcom, id)).map((id) => [id, xcom[id] as Json]));
     let result: MapStepResult;
     try {
       result = await executeChild(mapStep, {
-        workflowId: coordinatorId,
+        workflowId: coordinator,
         args: [
           {
-            pipelineId: spec.id,
-            runId: run.runId,
-            logicalDate: run.logicalDate,
-            params,
-            runner: run.runner,
             step,
             followers: followers.get(step.id) ?? [],
             context: { ...context(), xcom: upstreamXCom },
@@ -235,7 +229,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
         cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
         typedSearchAttributes: [
           { key: searchAttributes.pipelineId, value: spec.id },
-          { key: searchAttributes.parentRunId, value: run.runId },
+          { key: searchAttributes.parentRunId, value: ref.runId },
           { key: searchAttributes.stepId, value: step.id },
         ],
       });
@@ -306,7 +300,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
     const shown = unfinished.slice(0, 10).join(', ') + (unfinished.length > 10 ? ` and ${unfinished.length - 10} more` : '');
     run.summary = `run failed: step(s) ${run.failedSteps.join(', ') || '(none)'} failed; leaves that did not succeed: ${shown}\n${failed.join('\n')}`;
     setRunState('failed');
-    throw ApplicationFailure.nonRetryable(run.summary, 'PipelineRunFailed', { failedSteps: run.failedSteps });
+    throw failure('runFailed', run.summary, { details: [{ failedSteps: run.failedSteps }] });
   }
   run.summary = `run succeeded: ${run.steps.filter((s) => s.state === 'success').length} step(s) ran, ${run.steps.filter((s) => s.state === 'skipped').length} skipped`;
   setRunState('success');

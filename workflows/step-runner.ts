@@ -4,32 +4,16 @@
  * as types only.
  *
  * Retries are driven here, one activity per try with durable timers between
- * tries, so the state always shows the try in progress. Temporal itself retries
- * a try only when its worker was lost (the same try resumes, re-attaching to its
- * process or pod).
+ * tries, so the state always shows the try in progress. Who retries what is the
+ * failure table's word (contract/failures.ts): Temporal itself retries a try only
+ * when its worker was lost (the same try resumes, re-attaching to its process or
+ * pod) or a store was briefly unavailable.
  */
-import {
-  ActivityCancellationType,
-  ApplicationFailure,
-  TimeoutFailure,
-  isCancellation,
-  proxyActivities,
-  sleep,
-} from '@temporalio/workflow';
+import { ActivityCancellationType, TimeoutFailure, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
 import type { TrainyardActivities } from '../activities';
-import {
-  type EnvVar,
-  type Json,
-  type PodConfig,
-  type RunContext,
-  type StepSpec,
-  STEP_FAILURE_TYPES,
-  evaluateCondition,
-  parseCondition,
-  parseDuration,
-} from '../pipeline';
-import type { Runner } from './definitions';
-import { type SensorEvents, runSensor } from './sensor';
+import { NOT_RETRIED_BY_TEMPORAL, type TryProgress, type TryRef, failure, retriedBy } from '../contract';
+import { type StepConfigByKind, type StepKind, type StepOf, type StepSpec, parseDuration } from '../pipeline';
+import { type StepEnv, type StepOutcome, TRY_RUNNERS } from './kinds';
 
 /** Extra time the server allows a try beyond its own timeout, so the activity's own kill and message win. */
 const TIMEOUT_GRACE_MS = 30_000;
@@ -40,145 +24,35 @@ function ms(duration: string): number {
   return parseDuration(duration) ?? 0;
 }
 
-/** A step failure the interpreter raises itself; never retried. */
-function stepError(message: string, type: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, type);
-}
-
 /** The message of a failed try and whether another try may help. */
 export function describeFailure(err: unknown): { message: string; retryable: boolean } {
   let cause: unknown = err;
   // Unwrap ActivityFailure / ChildWorkflowFailure -> ApplicationFailure / TimeoutFailure.
   while (cause instanceof Error && cause.cause instanceof Error && (cause.name === 'ActivityFailure' || cause.name === 'ChildWorkflowFailure')) cause = cause.cause;
-  if (cause instanceof TimeoutFailure) return { message: `try timed out (${cause.timeoutType})`, retryable: true };
-  if (cause instanceof ApplicationFailure) return { message: cause.message, retryable: !cause.nonRetryable };
-  return { message: cause instanceof Error ? cause.message : String(cause), retryable: true };
+  const retryable = retriedBy(err) !== 'nobody';
+  if (cause instanceof TimeoutFailure) return { message: `try timed out (${cause.timeoutType})`, retryable };
+  return { message: cause instanceof Error ? cause.message : String(cause), retryable };
 }
 
-/** What a step's tries need to know about the run they belong to. */
-export interface StepEnv {
-  pipelineId: string;
-  runId: string;
-  logicalDate: string;
-  params: Record<string, Json>;
-  runner: Runner;
-  /** The step's direct followers: what a branch may choose. */
-  followers: readonly string[];
-  /** The run as templates and branch conditions see it. */
-  context: () => RunContext;
-  /** Set for one index of a mapped step. */
-  mapIndex?: number;
-  /** Workflow that takes the try's intermediate metrics (the mapped step's coordinator). */
-  metricsTo?: string;
-  /** S3 events the run has been told of: they wake waiting s3Key sensors. */
-  events?: SensorEvents;
-}
-
-/** The part of a step's state its tries move along. */
-export interface TryProgress {
-  state: 'queued' | 'running' | 'up_for_retry' | 'success' | 'failed' | 'skipped' | 'upstream_failed' | 'pending' | 'pruned';
-  attempt: number;
-  maxAttempts: number;
-  startedAt?: string;
-  endedAt?: string;
-  error?: string;
-  /** What a waiting sensor saw last, and when it looks again. */
-  note?: string;
-}
-
-export interface StepOutcome {
-  xcom?: Json;
-  /** For branch steps: the followers chosen. */
-  chosen?: string[];
-  /** The step settles as skipped, for this reason (a sensor's softFail). */
-  skipped?: string;
-}
-
-/** Runs one try: the activity for the step's kind, with `config` already rendered. */
-async function runTry(
-  step: StepSpec,
-  config: Record<string, unknown>,
-  attempt: number,
-  env: StepEnv,
-  progress: TryProgress,
-  changed: () => void,
-): Promise<StepOutcome> {
+/** Runs one try: the kind's try runner, with `config` already rendered. */
+function runTry<K extends StepKind>(step: StepOf<K>, config: StepConfigByKind[K], attempt: number, env: StepEnv, progress: TryProgress, changed: () => void): Promise<StepOutcome> {
   const timeoutMs = ms(step.timeout);
   const acts = proxyActivities<TrainyardActivities>({
     activityId: `${step.id}#${attempt}`,
     startToCloseTimeout: timeoutMs + TIMEOUT_GRACE_MS,
     heartbeatTimeout: ms(step.heartbeatTimeout),
     // Step failures come back to the loop below; Temporal retries only lost tries (same try, same pod).
-    retry: { maximumAttempts: LOST_TRY_ATTEMPTS, initialInterval: '1s', nonRetryableErrorTypes: STEP_FAILURE_TYPES },
+    retry: { maximumAttempts: LOST_TRY_ATTEMPTS, initialInterval: '1s', nonRetryableErrorTypes: NOT_RETRIED_BY_TEMPORAL },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
-  const call = {
-    pipelineId: env.pipelineId,
-    runId: env.runId,
+  const ref: TryRef = {
+    run: env.run,
     stepId: step.id,
     attempt,
     ...(env.mapIndex !== undefined ? { mapIndex: env.mapIndex } : {}),
     ...(env.metricsTo !== undefined ? { metricsTo: env.metricsTo } : {}),
   };
-  const runTask = (c: { fn: string; args?: unknown }) =>
-    acts.runTask({ ...call, fn: c.fn, args: c.args ?? null, logicalDate: env.logicalDate, params: env.params, timeoutMs });
-  switch (step.kind) {
-    case 'process': {
-      const c = config as { command: string[]; cwd?: string; env?: Record<string, string> };
-      const vars = Object.entries(c.env ?? {}).map(([name, value]) => ({ name, value }));
-      return acts.runProcess({ ...call, command: c.command, ...(c.cwd ? { cwd: c.cwd } : {}), env: vars, timeoutMs });
-    }
-    case 'pod': {
-      if (env.runner === 'kubernetes') return acts.runPod({ ...call, config: config as unknown as PodConfig, timeoutMs });
-      const c = config as { image: string; cmds?: string[]; arguments?: string[]; env?: EnvVar[] };
-      return acts.runProcess({
-        ...call,
-        image: c.image,
-        command: [...(c.cmds ?? []), ...(c.arguments ?? [])],
-        env: c.env ?? [],
-        timeoutMs,
-      });
-    }
-    case 'task':
-      return runTask(config as { fn: string; args?: unknown });
-    case 'notify': {
-      const c = config as { webhookEnv?: string; url?: string; text: string; fields?: Record<string, unknown> };
-      return acts.notify({ ...call, ...c });
-    }
-    case 'sensor.s3Key':
-    case 'sensor.pipeline':
-      return runSensor(step, config, call, env.logicalDate, ms(step.heartbeatTimeout), env.events, progress, changed);
-    case 'branch': {
-      // Conditions are read from the unrendered spec: they are expressions, not templates.
-      const raw = step.config as { cases?: { if: string; then: string | string[] }[]; otherwise?: string | string[] };
-      let chosen: string[];
-      if (raw.cases !== undefined || raw.otherwise !== undefined) {
-        const ctx = env.context();
-        const scope = { stepIds: ctx.stepIds, paramNames: Object.keys(env.params) };
-        const hit = (raw.cases ?? []).find((c) => {
-          try {
-            return evaluateCondition(parseCondition(c.if, scope), ctx);
-          } catch (err) {
-            throw stepError(`condition '${c.if}': ${(err as Error).message}`, 'ConditionError');
-          }
-        });
-        chosen = [hit ? hit.then : (raw.otherwise ?? [])].flat();
-      } else {
-        const c = config as { fn: string; args?: unknown };
-        const value = (await runTask(c)).xcom;
-        const ids = typeof value === 'string' ? [value] : Array.isArray(value) ? value.filter((v) => typeof v === 'string') : [];
-        if (!Array.isArray(value) ? typeof value !== 'string' : ids.length !== value.length) {
-          throw stepError(`branch function '${c.fn}' must return a step id or a list of step ids, not ${JSON.stringify(value)}`, 'BranchError');
-        }
-        chosen = ids;
-      }
-      const unknown = chosen.filter((id) => !env.followers.includes(id));
-      if (unknown.length > 0) {
-        throw stepError(`branch chose ${unknown.join(', ')}, which is not a direct follower; followers: ${env.followers.join(', ')}`, 'BranchError');
-      }
-      return { xcom: chosen, chosen };
-    }
-  }
+  return TRY_RUNNERS[step.kind]({ step, config, ref, env, timeoutMs, acts, progress, changed });
 }
 
 /**
@@ -186,9 +60,9 @@ async function runTry(
  * out. `render` gives the try's config (a template error fails the step at once).
  * Resolves with the outcome or `{ error }`; rethrows cancellation after marking it.
  */
-export async function runTries(
-  step: StepSpec,
-  render: () => Record<string, unknown>,
+export async function runTries<S extends StepSpec>(
+  step: S,
+  render: () => S['config'],
   env: StepEnv,
   progress: TryProgress,
   changed: () => void,
@@ -206,11 +80,11 @@ export async function runTries(
     delete progress.endedAt;
     changed();
     try {
-      let config: Record<string, unknown>;
+      let config: S['config'];
       try {
         config = render();
       } catch (err) {
-        throw stepError(`cannot render step config: ${(err as Error).message}`, 'TemplateError');
+        throw failure('templateError', `cannot render step config: ${(err as Error).message}`);
       }
       const outcome = await runTry(step, config, attempt, env, progress, changed);
       delete progress.error;

@@ -3,6 +3,7 @@
  * and try, so a resumed try finds the pod it already created instead of making
  * a second one. Names are DNS-1123 labels (at most 63 characters).
  */
+import type { TryRef } from '../../contract';
 import { sha256Hex } from '../../pipeline';
 
 export const LABELS = {
@@ -19,14 +20,8 @@ export const ANNOTATIONS = {
   identity: 'trainyard.io/identity',
 } as const;
 
-export interface PodIdentity {
-  pipelineId: string;
-  runId: string;
-  stepId: string;
-  /** The map index of a mapped step; absent for a plain step. */
-  mapIndex?: number;
-  attempt: number;
-}
+/** What names a pod: the try's run, step, map index (absent for a plain step) and attempt. */
+export type PodIdentity = { run: Pick<TryRef['run'], 'pipelineId' | 'runId'> } & Pick<TryRef, 'stepId' | 'mapIndex' | 'attempt'>;
 
 /** Lowercase alphanumerics and '-', no leading or trailing '-', at most `max` characters. */
 function dnsSlug(text: string, max: number): string {
@@ -39,7 +34,7 @@ function dnsSlug(text: string, max: number): string {
 
 /** The identity as one string, for the annotation and the name's hash. */
 export function identityKey(id: PodIdentity): string {
-  return JSON.stringify([id.pipelineId, id.runId, id.stepId, id.mapIndex ?? null, id.attempt]);
+  return JSON.stringify([id.run.pipelineId, id.run.runId, id.stepId, id.mapIndex ?? null, id.attempt]);
 }
 
 /** `<step>-<hash>-t<try>` (plus `-m<index>` for a map index), unique per run, step, index and try. */
@@ -61,8 +56,8 @@ export function labelValue(text: string): string {
 export function podLabels(id: PodIdentity): Record<string, string> {
   const labels: Record<string, string> = {
     [LABELS.managedBy]: 'trainyard',
-    [LABELS.pipeline]: labelValue(id.pipelineId),
-    [LABELS.runId]: labelValue(id.runId),
+    [LABELS.pipeline]: labelValue(id.run.pipelineId),
+    [LABELS.runId]: labelValue(id.run.runId),
     [LABELS.step]: labelValue(id.stepId),
     [LABELS.attempt]: String(id.attempt),
   };

@@ -9,20 +9,22 @@
  * -> clean up by onFinishAction. A cancelled run deletes the pod and waits until
  * it is gone; a worker shutting down leaves it running for the next worker.
  */
-import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { type ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { V1Pod } from '@kubernetes/client-node';
-import { FailureTypes, type Json, type PodConfig, formatDuration, parseDuration } from '../../pipeline';
+import { type TryRef, failure, tryTag } from '../../contract';
+import { type CompiledPodConfig, type Json, formatDuration, parseDuration } from '../../pipeline';
 import type { ArtifactsOptions } from '../artifacts';
 import { forwardMetrics } from '../metrics-forwarder';
-import { type StepCall, type StepResult, tryTag } from '../types';
-import { ANNOTATIONS, type PodIdentity, identityKey } from './naming';
+import type { StepResult } from '../types';
+import { ANNOTATIONS, identityKey } from './naming';
 import type { PodManager } from './pod-manager';
 import { CONTAINER_NAME, buildPod } from './pod-spec';
 import { containerStarted, describeDisruption, disruptionOf, fatalWaiting, isFinished, isScheduled, lostToInfrastructure, schedulingEventMessage, termination, unschedulableReason } from './status';
 import { statusOf } from './api-retry';
 
-export interface RunPodInput extends StepCall {
-  config: PodConfig;
+export interface RunPodInput extends TryRef {
+  /** The step's compiled config, templates rendered. */
+  config: CompiledPodConfig;
   /** The step's timeout for one try, ms: the pod is deleted when it passes. */
   timeoutMs: number;
 }
@@ -40,16 +42,14 @@ class WaitTimeout extends Error {
   override name = 'WaitTimeout';
 }
 
-const DEFAULT_SCHEDULE_TIMEOUT_MS = 5 * 60_000;
 const RECHECK_MS = 10_000;
-const DEFAULT_STARTUP_TIMEOUT_MS = 5 * 60_000;
 
 export function createPodActivities(deps: PodRunnerDeps) {
   return {
     async runPod(input: RunPodInput): Promise<StepResult> {
       const ctx = Context.current();
       const { config } = input;
-      const id: PodIdentity = { pipelineId: input.pipelineId, runId: input.runId, stepId: input.stepId, attempt: input.attempt, ...(input.mapIndex !== undefined ? { mapIndex: input.mapIndex } : {}) };
+      const id = input;
       const manifest = buildPod(id, config, deps.namespace ?? 'default', deps.artifacts);
       const namespace = manifest.metadata?.namespace ?? 'default';
       const name = manifest.metadata?.name ?? '';
@@ -67,10 +67,7 @@ export function createPodActivities(deps: PodRunnerDeps) {
         if (statusOf(err) !== 409) throw apiFailure(err, `could not create pod ${namespace}/${name}`);
         const existing = await deps.pods.get(namespace, name);
         if (existing?.metadata?.annotations?.[ANNOTATIONS.identity] !== identityKey(id)) {
-          throw ApplicationFailure.nonRetryable(
-            `pod ${namespace}/${name} exists but was not created for ${input.stepId} try ${input.attempt}; delete it or rename the step`,
-            FailureTypes.podConflict,
-          );
+          throw failure('podConflict', `pod ${namespace}/${name} exists but was not created for ${input.stepId} try ${input.attempt}; delete it or rename the step`);
         }
       }
       beat(created ? 'Created' : 'Adopted');
@@ -117,7 +114,7 @@ export function createPodActivities(deps: PodRunnerDeps) {
       let mustDelete = false;
       let keepForNextWorker = false;
       try {
-        const scheduleTimeout = parseDuration(config.scheduleTimeout ?? '') ?? DEFAULT_SCHEDULE_TIMEOUT_MS;
+        const scheduleTimeout = parseDuration(config.scheduleTimeout) ?? 0;
         try {
           await until('waiting to be scheduled', (p) => isScheduled(p) || isFinished(p), scheduleTimeout);
         } catch (err) {
@@ -125,27 +122,27 @@ export function createPodActivities(deps: PodRunnerDeps) {
           mustDelete = true;
           const current = watch.current(name);
           const reason = (current && unschedulableReason(current)) ?? schedulingEventMessage(await deps.pods.events(namespace, name)) ?? 'no reason given';
-          throw ApplicationFailure.retryable(`pod ${namespace}/${name} was not scheduled within ${formatDuration(scheduleTimeout)}: ${reason}`, FailureTypes.podUnschedulable);
+          throw failure('podUnschedulable', `pod ${namespace}/${name} was not scheduled within ${formatDuration(scheduleTimeout)}: ${reason}`);
         }
         beat('Scheduled');
 
-        const startupTimeout = parseDuration(config.startupTimeout ?? '') ?? DEFAULT_STARTUP_TIMEOUT_MS;
+        const startupTimeout = parseDuration(config.startupTimeout) ?? 0;
         let started: V1Pod;
         try {
           started = await until('starting', (p) => containerStarted(p) || fatalWaiting(p) !== undefined, startupTimeout);
         } catch (err) {
           if (!(err instanceof WaitTimeout)) throw err;
           mustDelete = true;
-          throw ApplicationFailure.retryable(`pod ${namespace}/${name} did not start within ${formatDuration(startupTimeout)}`, FailureTypes.podStartFailed);
+          throw failure('podStartTimeout', `pod ${namespace}/${name} did not start within ${formatDuration(startupTimeout)}`);
         }
         const fatal = fatalWaiting(started);
         if (fatal) {
           mustDelete = true;
-          throw ApplicationFailure.nonRetryable(`pod ${namespace}/${name} cannot start: ${fatal.reason}: ${fatal.message}`, FailureTypes.podStartFailed);
+          throw failure('podStartFailed', `pod ${namespace}/${name} cannot start: ${fatal.reason}: ${fatal.message}`);
         }
         beat('Running');
         const tag = `[${tryTag(input)}]`;
-        following = config.getLogs === false ? undefined : followLogs(deps.pods, namespace, name, logs, (line) => {
+        following = !config.getLogs ? undefined : followLogs(deps.pods, namespace, name, logs, (line) => {
           ctx.log.info(`${tag} ${line}`);
           metrics.line(line);
         });
@@ -156,7 +153,7 @@ export function createPodActivities(deps: PodRunnerDeps) {
         } catch (err) {
           if (!(err instanceof WaitTimeout)) throw err;
           mustDelete = true;
-          throw ApplicationFailure.retryable(`timed out after ${formatDuration(input.timeoutMs)}; pod ${namespace}/${name} deleted`, FailureTypes.stepTimeout);
+          throw failure('stepTimeout', `timed out after ${formatDuration(input.timeoutMs)}; pod ${namespace}/${name} deleted`);
         }
         await following?.finish();
         await metrics.flush();
@@ -165,17 +162,17 @@ export function createPodActivities(deps: PodRunnerDeps) {
           const last = logs.tail.length ? `; last log lines:\n${logs.tail.join('\n')}` : '';
           const what = `pod ${namespace}/${name} failed: exit code ${end.exitCode ?? 'unknown'}${end.reason ? `, reason ${end.reason}` : ''}`;
           // The cluster ended it (evicted, node shut down, preempted): not the program's fault.
-          if (lostToInfrastructure(end) || disruptionOf(ended) !== undefined) throw ApplicationFailure.retryable(`${what} (the node, not the program; a new try may succeed)${last}`, FailureTypes.podEvicted);
-          throw ApplicationFailure.create({ message: `${what}${last}`, type: FailureTypes.podFailed, details: [{ exitCode: end.exitCode ?? null, reason: end.reason ?? null }] });
+          if (lostToInfrastructure(end) || disruptionOf(ended) !== undefined) throw failure('podEvicted', `${what} (the node, not the program; a new try may succeed)${last}`);
+          throw failure('podFailed', `${what}${last}`, { details: [{ exitCode: end.exitCode ?? null, reason: end.reason ?? null }] });
         }
         succeeded = true;
-        if (config.xcom === false || !end.message) return {};
+        if (!config.xcom || !end.message) return {};
         try {
           return { xcom: JSON.parse(end.message) as Json };
         } catch (err) {
-          throw ApplicationFailure.nonRetryable(
+          throw failure(
+            'invalidXCom',
             `the termination message of pod ${namespace}/${name} is not valid JSON (${(err as Error).message}); write one JSON value of at most 4 KiB to /airflow/xcom/return.json`,
-            FailureTypes.invalidXCom,
           );
         }
       } catch (err) {
@@ -188,7 +185,7 @@ export function createPodActivities(deps: PodRunnerDeps) {
       } finally {
         clearInterval(heartbeat);
         following?.stop();
-        const action = config.onFinishAction ?? 'delete_pod';
+        const action = config.onFinishAction;
         const remove = !keepForNextWorker && (mustDelete || action === 'delete_pod' || (action === 'delete_succeeded_pod' && succeeded));
         if (remove) {
           await deps.pods.delete(namespace, name);
@@ -264,12 +261,9 @@ async function waitUntilGone(pods: PodManager, namespace: string, name: string, 
 function vanished(namespace: string, name: string, lastSeen: V1Pod | undefined, what: string): ApplicationFailure {
   const evicted = disruptionOf(lastSeen);
   if (evicted) {
-    return ApplicationFailure.retryable(
-      `pod ${namespace}/${name} was ${describeDisruption(evicted)} while ${what} (the node, not the program; a new try may succeed)`,
-      FailureTypes.podEvicted,
-    );
+    return failure('podEvicted', `pod ${namespace}/${name} was ${describeDisruption(evicted)} while ${what} (the node, not the program; a new try may succeed)`);
   }
-  return ApplicationFailure.retryable(`pod ${namespace}/${name} was deleted while ${what}`, FailureTypes.podFailed);
+  return failure('podFailed', `pod ${namespace}/${name} was deleted while ${what}`);
 }
 
 function apiFailure(err: unknown, what: string): ApplicationFailure {
@@ -283,5 +277,5 @@ function apiFailure(err: unknown, what: string): ApplicationFailure {
   }
   const message = `${what}: ${detail}`;
   // 4xx (other than throttling) means the manifest is wrong: retrying cannot help.
-  return ApplicationFailure.create({ message, type: FailureTypes.kubernetesApi, nonRetryable: status !== undefined && status >= 400 && status < 500 && status !== 429 });
+  return failure(status !== undefined && status >= 400 && status < 500 && status !== 429 ? 'kubernetesRejected' : 'kubernetesApi', message);
 }

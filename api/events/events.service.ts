@@ -8,8 +8,8 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { type Pipeline, type S3KeySensorConfig, type StepSpec, matchKeyTemplate, renderString } from '../../pipeline';
-import { PIPELINE_RUN_WORKFLOW, type S3ObjectEvent, s3ObjectEventSignal, searchAttributes } from '../../workflows/definitions';
+import { type S3ObjectEvent, runsQuery, s3ObjectEventSignal } from '../../contract';
+import { type Pipeline, type RunRef, type StepOf, matchKeyTemplate, renderString } from '../../pipeline';
 import { PipelinesService } from '../pipelines/pipelines.service';
 import { RunsService } from '../runs/runs.service';
 import { TEMPORAL_CLIENT } from '../temporal/temporal.tokens';
@@ -35,16 +35,17 @@ export interface EventsReply {
 const DAY_MS = 86_400_000;
 
 /** The bucket and key templates of a sensor, with the pipeline's default params filled in where they are used. */
-function sensorTargets(pipeline: Pipeline, step: StepSpec): { bucket: string; keys: string[]; wildcard: boolean } | undefined {
-  const config = step.config as S3KeySensorConfig;
+function sensorTargets(pipeline: Pipeline, step: StepOf<'sensor.s3Key'>): { bucket: string; keys: string[]; wildcard: boolean } | undefined {
+  const { config } = step;
   const params = Object.fromEntries(Object.entries(pipeline.spec.params).map(([k, v]) => [k, v.default]));
+  const run: RunRef = { pipelineId: pipeline.spec.id, pipelineVersion: pipeline.version, runId: '', logicalDate: new Date(0).toISOString(), params, runner: 'local' };
   let bucket: string;
   try {
-    bucket = renderString(config.bucket, { pipelineId: pipeline.spec.id, runId: '', logicalDate: new Date(0).toISOString(), params, xcom: {}, stepIds: [] });
+    bucket = renderString(config.bucket, { run, xcom: {}, stepIds: [] });
   } catch {
     return undefined; // a bucket that depends on XCom cannot be matched before the run
   }
-  return { bucket, keys: [config.key].flat(), wildcard: config.wildcard ?? false };
+  return { bucket, keys: [config.key].flat(), wildcard: config.wildcard };
 }
 
 @Injectable()
@@ -75,14 +76,14 @@ export class EventsService {
     return { outcomes, ignored };
   }
 
-  private async deliver(pipeline: Pipeline, step: StepSpec, event: S3ObjectEvent, date: string | null): Promise<EventOutcome> {
+  private async deliver(pipeline: Pipeline, step: StepOf<'sensor.s3Key'>, event: S3ObjectEvent, date: string | null): Promise<EventOutcome> {
     const base = { bucket: event.bucket, key: event.key, pipelineId: pipeline.spec.id, stepId: step.id, date };
     const open = await this.openRuns(pipeline.spec.id, date);
     if (open.length > 0) {
       await Promise.all(open.map((id) => this.client.workflow.getHandle(id).signal(s3ObjectEventSignal, event)));
       return { ...base, action: 'signalled', runIds: open };
     }
-    if (!(step.config as S3KeySensorConfig).startRunOnEvent) return { ...base, action: 'no-open-run', runIds: [] };
+    if (!step.config.startRunOnEvent) return { ...base, action: 'no-open-run', runIds: [] };
     const logicalDate = date ? new Date(`${date}T00:00:00Z`) : new Date();
     const runId = `${pipeline.spec.id}-s3-${date ?? logicalDate.toISOString().slice(0, 10)}`;
     try {
@@ -96,11 +97,8 @@ export class EventsService {
 
   /** Open runs of the pipeline whose logical date falls on `date` (any open run when the key carries no date). */
   private async openRuns(pipelineId: string, date: string | null): Promise<string[]> {
-    let query = `WorkflowType = '${PIPELINE_RUN_WORKFLOW}' AND ExecutionStatus = 'Running' AND ${searchAttributes.pipelineId.name} = '${pipelineId}'`;
-    if (date) {
-      const from = new Date(`${date}T00:00:00Z`);
-      query += ` AND ${searchAttributes.logicalDate.name} >= '${from.toISOString()}' AND ${searchAttributes.logicalDate.name} < '${new Date(from.getTime() + DAY_MS).toISOString()}'`;
-    }
+    const from = date ? new Date(`${date}T00:00:00Z`) : undefined;
+    const query = runsQuery({ pipelineId, open: true, ...(from ? { logicalDate: { from, to: new Date(from.getTime() + DAY_MS) } } : {}) });
     const ids: string[] = [];
     for await (const wf of this.client.workflow.list({ query })) ids.push(wf.workflowId);
     return ids;

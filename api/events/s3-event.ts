@@ -4,7 +4,7 @@
  * object: { key, size, eTag } } }] }`. Keys arrive URL-encoded, spaces as `+`.
  */
 import { BadRequestException } from '@nestjs/common';
-import type { S3ObjectEvent } from '../../workflows/definitions';
+import type { S3ObjectEvent } from '../../contract';
 
 const SHAPE = 'send an S3 event notification: { "Records": [{ "eventName": "ObjectCreated:Put", "s3": { "bucket": { "name": "..." }, "object": { "key": "..." } } }] }';
 

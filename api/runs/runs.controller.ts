@@ -3,8 +3,8 @@
  * `GET /runs/:runId/steps/:stepId/trials[/:index]` reads a mapped step's indices.
  */
 import { Body, Controller, Get, HttpCode, HttpStatus, Param, ParseIntPipe, Post } from '@nestjs/common';
-import type { MapStateView, TrialStateView } from '../../workflows/map-step';
-import type { RunState } from '../../workflows/definitions';
+import type { MapStateView, TrialStateView } from '../../contract';
+import type { RunState } from '../../contract';
 import { CreateRunDto } from './dto/create-run.dto';
 import type { RunCreated } from './dto/run-created';
 import { RunsService } from './runs.service';

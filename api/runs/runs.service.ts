@@ -2,8 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { BadRequestException, Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import { type Client, type QueryDefinition, ServiceError, WorkflowNotFoundError, isGrpcServiceError } from '@temporalio/client';
-import { type MapStateView, type TrialStateView, mapStateQuery, trialStateQuery } from '../../workflows/map-step';
-import { type Json, resolveParams } from '../../pipeline';
+import { type MapStateView, type TrialStateView, mapStateQuery, trialStateQuery } from '../../contract';
+import { type Json, type Runner, resolveParams, resolveRunner } from '../../pipeline';
 import {
   PIPELINE_RUN_WORKFLOW,
   type PipelineRunInput,
@@ -12,9 +12,9 @@ import {
   runStateQuery,
   s3ObjectEventSignal,
   searchAttributes,
-} from '../../workflows/definitions';
+} from '../../contract';
 import { PipelinesService } from '../pipelines/pipelines.service';
-import { TASK_QUEUE, TEMPORAL_CLIENT, TEMPORAL_UI_URL } from '../temporal/temporal.tokens';
+import { DEFAULT_RUNNER, TASK_QUEUE, TEMPORAL_CLIENT, TEMPORAL_UI_URL } from '../temporal/temporal.tokens';
 import type { CreateRunDto } from './dto/create-run.dto';
 import type { RunCreated } from './dto/run-created';
 
@@ -28,6 +28,7 @@ export class RunsService {
     @Inject(TEMPORAL_CLIENT) private readonly client: Client,
     @Inject(TASK_QUEUE) private readonly taskQueue: string,
     @Inject(TEMPORAL_UI_URL) private readonly temporalUiUrl: string,
+    @Inject(DEFAULT_RUNNER) private readonly defaultRunner: Runner | undefined,
     private readonly pipelines: PipelinesService,
   ) {}
 
@@ -51,7 +52,7 @@ export class RunsService {
     const runId = request.idempotencyKey ?? `${spec.id}-${isoDate.slice(0, 10)}-${randomBytes(4).toString('hex')}`;
     const handle = await this.client.workflow.start(
       PIPELINE_RUN_WORKFLOW,
-      this.runOptions(pipelineId, runId, logicalDate, { ...(request.params ? { params: request.params as Record<string, Json> } : {}), runner: request.runner ?? 'local' }),
+      this.runOptions(pipelineId, runId, logicalDate, request.runner, request.params ? { params: request.params as Record<string, Json> } : {}),
     );
     return this.created(pipelineId, runId, isoDate, handle.firstExecutionRunId);
   }
@@ -63,17 +64,26 @@ export class RunsService {
    */
   async signalWithStart(pipelineId: string, runId: string, logicalDate: Date, event: S3ObjectEvent): Promise<RunCreated> {
     const handle = await this.client.workflow.signalWithStart(PIPELINE_RUN_WORKFLOW, {
-      ...this.runOptions(pipelineId, runId, logicalDate, { runner: 'local' }),
+      ...this.runOptions(pipelineId, runId, logicalDate, undefined),
       signal: s3ObjectEventSignal,
       signalArgs: [event],
     });
     return this.created(pipelineId, runId, logicalDate.toISOString(), handle.signaledRunId);
   }
 
-  /** What starting a run of the pipeline takes; a run id names one run forever (reuse is refused). */
-  private runOptions(pipelineId: string, runId: string, logicalDate: Date, extra: Pick<PipelineRunInput, 'params' | 'runner'>) {
+  /**
+   * What starting a run of the pipeline takes; a run id names one run forever (reuse is refused).
+   * The runner is the request's, else the pipeline's, else this deployment's default.
+   */
+  private runOptions(pipelineId: string, runId: string, logicalDate: Date, runner: Runner | undefined, extra: Pick<PipelineRunInput, 'params'> = {}) {
     const { spec, version } = this.pipelines.get(pipelineId);
-    const input: PipelineRunInput = { spec, pipelineVersion: version, ...extra, logicalDate: logicalDate.toISOString() };
+    const input: PipelineRunInput = {
+      spec,
+      pipelineVersion: version,
+      ...extra,
+      logicalDate: logicalDate.toISOString(),
+      runner: resolveRunner({ request: runner, pipeline: spec.runner, deployment: this.defaultRunner }),
+    };
     return {
       taskQueue: this.taskQueue,
       workflowId: runId,

@@ -5,8 +5,9 @@
  */
 import { type DynamicModule, Module, type ValueProvider } from '@nestjs/common';
 import type { Client } from '@temporalio/client';
+import type { Runner } from '../../pipeline';
 import type { PipelineRegistry } from '../../worker/registry';
-import { EVENTS_TOKEN, PIPELINE_REGISTRY, TASK_QUEUE, TEMPORAL_CLIENT, TEMPORAL_UI_URL, type Token } from './temporal.tokens';
+import { DEFAULT_RUNNER, EVENTS_TOKEN, PIPELINE_REGISTRY, TASK_QUEUE, TEMPORAL_CLIENT, TEMPORAL_UI_URL, type Token } from './temporal.tokens';
 
 export interface TemporalModuleOptions {
   client: Client;
@@ -16,6 +17,8 @@ export interface TemporalModuleOptions {
   temporalUiUrl?: string;
   /** The bearer token of POST /events/s3; without one that endpoint answers 503. */
   eventsToken?: string;
+  /** Runner of runs whose request and pipeline name none (TRAINYARD_DEFAULT_RUNNER). @default 'local' */
+  defaultRunner?: Runner;
 }
 
 export const DEFAULT_TEMPORAL_UI_URL = 'http://127.0.0.1:8233';
@@ -33,6 +36,7 @@ export class TemporalModule {
       valueProvider(TASK_QUEUE, options.taskQueue),
       valueProvider(TEMPORAL_UI_URL, (options.temporalUiUrl ?? DEFAULT_TEMPORAL_UI_URL).replace(/\/+$/, '')),
       valueProvider(EVENTS_TOKEN, options.eventsToken || undefined),
+      valueProvider(DEFAULT_RUNNER, options.defaultRunner),
     ];
     return {
       module: TemporalModule,

@@ -1,8 +1,10 @@
 /**
  * Injection tokens for what the API gets from outside Nest: the Temporal
- * client, the pipeline registry, the task queue and the Web UI's address.
+ * client, the pipeline registry, the task queue, the Web UI's address and the
+ * deployment's default runner.
  */
 import type { Client } from '@temporalio/client';
+import type { Runner } from '../../pipeline';
 import type { PipelineRegistry } from '../../worker/registry';
 
 /**
@@ -22,3 +24,5 @@ export const TASK_QUEUE = token<string>('TaskQueue');
 export const TEMPORAL_UI_URL = token<string>('TemporalUiUrl');
 /** The bearer token S3 event notifications must carry; undefined turns the endpoint off. */
 export const EVENTS_TOKEN = token<string | undefined>('EventsToken');
+/** The deployment's runner for runs whose request and pipeline name none (TRAINYARD_DEFAULT_RUNNER). */
+export const DEFAULT_RUNNER = token<Runner | undefined>('DefaultRunner');

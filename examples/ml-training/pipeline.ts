@@ -101,7 +101,7 @@ export const pipeline = definePipeline(
         env: [{ name: 'DATA_DATE', value: '{{ ds }}' }],
         resources: { requests: { cpu: '2', memory: '8Gi' }, limits: { cpu: '4', memory: '16Gi' } },
       }, { after: [data] });
-      return g.pod(
+      g.pod(
         'preprocess_data',
         {
           image: 'ml-tools:latest',
@@ -115,7 +115,8 @@ export const pipeline = definePipeline(
       );
     });
 
-    const evaluated = p.group('model_training', (g) => {
+    // The group's handle stands for its leaves: `after: [prepared]` waits for all of data_preparation.
+    const training = p.group('model_training', (g) => {
       // The article's hyperparameter stage: a grid, one training pod per point, the best one kept.
       const grid = g.task('generate_hyperparams', gridSearchTask, { space: SEARCH_SPACE }, { after: [prepared] });
       const trials = g.pod<Json[]>(
@@ -157,15 +158,16 @@ export const pipeline = definePipeline(
           namespace: 'ml-training',
           cmds: ['python', 'evaluate.py'],
           arguments: [
-            '--model-path', '{{ xcom.model_training.select_best_model.model_path }}',
+            // A typed reference: renders to the best trial's model URI, and makes this step wait for select_best_model.
+            '--model-path', best.ref('model_path'),
             '--threshold', '{{ params.threshold }}',
             '--model-name', '{{ params.model_name }}',
           ],
           ...SHARED_DATA,
         },
-        { after: [best] },
       );
     });
+    const evaluated = training.result;
 
     const decision = p.branch(
       'deployment_decision',
@@ -173,7 +175,7 @@ export const pipeline = definePipeline(
         cases: [{ if: 'xcom.model_training.evaluate_model.accuracy >= params.threshold', then: 'deploy_model' }],
         otherwise: 'skip_deployment',
       },
-      { after: [evaluated] },
+      { after: [training] },
     );
 
     const deployed = p.pod(
@@ -183,9 +185,9 @@ export const pipeline = definePipeline(
         namespace: 'ml-serving',
         cmds: ['python', 'deploy.py'],
         arguments: [
-          '--model-path', '{{ xcom.model_training.evaluate_model.model_path }}',
+          '--model-path', evaluated.ref('model_path'),
           '--model-name', '{{ params.model_name }}',
-          '--accuracy', '{{ xcom.model_training.evaluate_model.accuracy }}',
+          '--accuracy', evaluated.ref('accuracy'),
         ],
         resources: { requests: { cpu: '2', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' } },
         ...SHARED_DATA,

@@ -5,7 +5,7 @@ import type { INestApplication } from '@nestjs/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type S3KeyMatches, pipeline } from '../../pipeline';
 import { createRegistry } from '../../worker';
-import { type RunState, runStateQuery } from '../../workflows/definitions';
+import { type RunState, runStateQuery } from '../../contract';
 import { type TestS3, startTestS3 } from '../support/s3';
 import { startApi } from '../support/api';
 import { type TestWorker, eventually, startDevServer, startRun, startWorker, step } from '../support/temporal';
@@ -120,7 +120,7 @@ describe('S3 event endpoint', { timeout: 120_000 }, () => {
     assert.deepEqual((reply.body.outcomes as { action: string; runIds: string[] }[]).map((o) => [o.action, o.runIds]), [['started', [runId]]]);
     const handle = env.client.workflow.getHandle(runId);
     const result = (await handle.result()) as RunState;
-    assert.equal(result.logicalDate, '2026-06-02T00:00:00.000Z');
+    assert.equal(result.run.logicalDate, '2026-06-02T00:00:00.000Z');
     assert.deepEqual((step(result, 'wait_for_batch').output as unknown as S3KeyMatches).matches.map((m) => m.key), [key]);
     const again = await post({ Records: [record(key)] });
     assert.deepEqual((again.body.outcomes as { action: string }[]).map((o) => o.action), ['already-ran']);

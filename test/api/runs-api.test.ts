@@ -4,7 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createRegistry } from '../../worker';
-import { type RunState, searchAttributes } from '../../workflows/definitions';
+import { type RunState, searchAttributes } from '../../contract';
 import { startApi } from '../support/api';
 import { type TestWorker, eventually, startDevServer, startWorker, states, step } from '../support/temporal';
 import { pipeline as echoPipeline } from '../fixtures/echo-pipeline';
@@ -105,8 +105,8 @@ describe('runs API', () => {
 
     const state = await finished('api-run-1');
     assert.equal(state.status, 'success');
-    assert.equal(state.runId, 'api-run-1');
-    assert.equal(state.runner, 'local');
+    assert.equal(state.run.runId, 'api-run-1');
+    assert.equal(state.run.runner, 'local');
     assert.deepEqual(states(state), { first: 'success', second: 'success' });
     assert.deepEqual(step(state, 'first').output, { threshold: '0.5', day: '2026-03-01' });
     assert.deepEqual(step(state, 'second').output, { day: '2026-03-01' });

@@ -23,7 +23,7 @@ import {
   referenceOf,
 } from '../../codec';
 import { defineTask, mapValue, pipeline } from '../../pipeline';
-import type { RunState } from '../../workflows/definitions';
+import type { RunState } from '../../contract';
 import { type TestS3, keysUnder, objectBytes, startTestS3 } from '../support/s3';
 import { echo, train } from '../support/tasks';
 import { type TestWorker, codecClient, runToEnd, startDevServer, startWorker, step } from '../support/temporal';
@@ -117,7 +117,7 @@ describe('payload codec in workflows', () => {
     assert.deepEqual(step(state, 'consume').output, { length: FIVE_MB, intact: true, n: null });
     assert.deepEqual(step(state, 'fan').output, [{ length: FIVE_MB, intact: true, n: 1 }, { length: FIVE_MB, intact: true, n: 2 }]);
 
-    const run = claimCheck.client.workflow.getHandle(state.runId);
+    const run = claimCheck.client.workflow.getHandle(state.run.runId);
     const history = await run.fetchHistory();
     const payloads = payloadsIn(history);
     const largest = Math.max(...payloads.map((p) => payloadToBytes(p).length));
@@ -155,7 +155,7 @@ describe('payload codec in workflows', () => {
     assert.equal(error, undefined);
     const shown = step(state, 'show').output as { token: string; head: string };
     assert.equal(shown.token, MARKER);
-    const history = await encrypted.client.workflow.getHandle(state.runId).fetchHistory();
+    const history = await encrypted.client.workflow.getHandle(state.run.runId).fetchHistory();
     assert.ok(!historyBytes(history).includes(MARKER), 'the token is in history as plaintext');
     assert.ok(!historyBytes(history).includes(shown.head), 'an XCom is in history as plaintext');
     const payloads = payloadsIn(history);
@@ -167,11 +167,11 @@ describe('payload codec in workflows', () => {
     assert.ok(object.includes(ENCRYPTED_ENCODING) && !object.includes(shown.head), 'the object in S3 is not ciphertext');
 
     // Without the codec: the result is a reference, and an inline value is ciphertext.
-    await assert.rejects(env.client.workflow.getHandle(state.runId).result(), /Unknown encoding: binary\/trainyard-claim-check/);
+    await assert.rejects(env.client.workflow.getHandle(state.run.runId).result(), /Unknown encoding: binary\/trainyard-claim-check/);
     const input = firstPayload(history, (e) => e.workflowExecutionStartedEventAttributes?.input);
     assert.throws(() => defaultPayloadConverter.fromPayload(input), /Unknown encoding: binary\/trainyard-encrypted/);
     const otherKey = new TrainyardPayloadCodec({ storage: { s3: s3.client, bucket: BUCKET }, key: payloadKeyOf(randomBytes(32)) });
-    await assert.rejects(codecClient(env, otherKey).workflow.getHandle(state.runId).result(), (err: Error) => {
+    await assert.rejects(codecClient(env, otherKey).workflow.getHandle(state.run.runId).result(), (err: Error) => {
       assert.ok(err instanceof PayloadDecryptionError, String(err));
       assert.match(err.message, new RegExp(`payload was encrypted with key id ${key.id}, but TRAINYARD_PAYLOAD_KEY here is key id`));
       return true;

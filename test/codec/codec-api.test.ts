@@ -85,7 +85,7 @@ describe('codec endpoints', () => {
   it('decodes what the worker wrote to history: a stored, encrypted activity result', async () => {
     const { state, error } = await runToEnd(env, worker, reporting);
     assert.equal(error, undefined);
-    const history = await worker.client.workflow.getHandle(state.runId).fetchHistory();
+    const history = await worker.client.workflow.getHandle(state.run.runId).fetchHistory();
     const completed = history.events?.find((e) => e.activityTaskCompletedEventAttributes)?.activityTaskCompletedEventAttributes?.result?.payloads?.[0];
     assert.ok(completed);
     const encoded = toJson(completed);
@@ -106,7 +106,7 @@ describe('codec endpoints', () => {
     assert.ok(cli, 'TRAINYARD_TEMPORAL_BIN is not set; run the tests with npm test');
     /** The activity result as `temporal workflow show --output json` prints it (proto JSON). */
     const shown = async (...extra: string[]): Promise<JsonPayload> => {
-      const args = ['workflow', 'show', '--workflow-id', state.runId, '--address', env.address, '--output', 'json', ...extra];
+      const args = ['workflow', 'show', '--workflow-id', state.run.runId, '--address', env.address, '--output', 'json', ...extra];
       const { stdout } = await execFileAsync(cli, args, { maxBuffer: 64 * 1024 * 1024 });
       const { events } = JSON.parse(stdout) as { events: { activityTaskCompletedEventAttributes?: { result: { payloads: JsonPayload[] } } }[] };
       const result = events.find((e) => e.activityTaskCompletedEventAttributes)?.activityTaskCompletedEventAttributes?.result.payloads[0];

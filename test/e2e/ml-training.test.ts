@@ -80,7 +80,7 @@ describe('the ml-training example, end to end on the local runner', () => {
     const trained = step(state, 'model_training.train_model').output as { accuracy: number }[];
     assert.equal(best.accuracy, Math.max(...trained.map((t) => t.accuracy)));
     // The model is in the best trial's artifacts prefix, a folder in the worker's state dir by default.
-    const prefix = path.join(worker.stateDir, 'artifacts', 'ml_training_pipeline', state.runId, 'model_training.train_model', String(best.best_index));
+    const prefix = path.join(worker.stateDir, 'artifacts', 'ml_training_pipeline', state.run.runId, 'model_training.train_model', String(best.best_index));
     assert.ok(best.model_path.startsWith(`file://${prefix}/mlp-`), best.model_path);
     assert.ok(existsSync(best.model_path.slice('file://'.length)), `no model at ${best.model_path}`);
     const evaluation = step(state, 'model_training.evaluate_model').output as { accuracy: number; f1_score: number; model_path: string };
@@ -94,7 +94,7 @@ describe('the ml-training example, end to end on the local runner', () => {
     assert.equal(current.version, deployed.version);
     const message = sink.messages.at(-1)?.body;
     assert.match(String(message?.text), /deployed version: \d+/);
-    assert.equal(message?.run_id, state.runId);
+    assert.equal(message?.run_id, state.run.runId);
   });
 
   it('skips deployment when the model misses the threshold, and still notifies', async () => {
@@ -113,7 +113,7 @@ describe('the ml-training example, end to end on the local runner', () => {
     const { state, error } = await runToEnd(env, s3Worker, pipeline, { params: { threshold: 0.5, epochs: 10 } });
     assert.equal(error, undefined, error);
     const best = step(state, 'model_training.select_best_model').output as { model_path: string; best_index: number };
-    const key = `ml_training_pipeline/${state.runId}/model_training.train_model/${best.best_index}/`;
+    const key = `ml_training_pipeline/${state.run.runId}/model_training.train_model/${best.best_index}/`;
     assert.ok(best.model_path.startsWith(`s3://trainyard-artifacts/${key}mlp-`), best.model_path);
     const model = await store.read(best.model_path.slice('s3://trainyard-artifacts/'.length));
     assert.ok(model.length > 1000, `the model object has ${model.length} bytes`);

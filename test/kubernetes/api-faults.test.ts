@@ -10,8 +10,9 @@ import { KubeConfig, type V1Pod, type V1Taint, Watch } from '@kubernetes/client-
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { LogStreams } from '../../activities/kubernetes/log-stream';
 import { labelValue } from '../../activities/kubernetes/naming';
-import { FailureTypes, pipeline } from '../../pipeline';
-import type { RunState } from '../../workflows/definitions';
+import { FAILURES } from '../../contract';
+import { pipeline } from '../../pipeline';
+import type { RunState } from '../../contract';
 import { type FaultProxy, startFaultProxy } from '../support/fault-proxy';
 import { type TestCluster, listPods, startTestCluster } from '../support/kubernetes';
 import { type TestWorker, eventually, runToEnd, startDevServer, startRun, startWorker, step } from '../support/temporal';
@@ -283,8 +284,10 @@ describe('pod steps when the Kubernetes API or a node fails', { timeout: 240_000
       const failures = (history.events ?? []).flatMap((e) => (e.activityTaskFailedEventAttributes?.failure ? [e.activityTaskFailedEventAttributes.failure] : []));
       assert.equal(failures.length, 1);
       const failure = failures[0]!;
-      assert.equal(failure.applicationFailureInfo?.type, FailureTypes.podEvicted);
-      assert.equal(failure.applicationFailureInfo?.nonRetryable ?? false, false, 'retryable');
+      assert.equal(failure.applicationFailureInfo?.type, FAILURES.podEvicted.type);
+      // The step's retries take an eviction (the new try above), never Temporal's: it is no lost try.
+      assert.equal(FAILURES.podEvicted.retriedBy, 'step');
+      assert.equal(failure.applicationFailureInfo?.nonRetryable, true, 'not retried by Temporal as the same try');
       assert.equal(
         failure.message,
         `pod default/${first.metadata?.name} was evicted from node ${lostNode} (DeletionByTaintManager: Taint manager: deleting due to NoExecute taint) while running (the node, not the program; a new try may succeed)`,

@@ -88,7 +88,7 @@ describe('early stopping of mapped pods', { timeout: 180_000 }, () => {
     try {
       const { state, error } = await runToEnd(env, worker, stopping, { runner: 'kubernetes', workflowId: runId });
       assert.equal(error, undefined, error);
-      assert.equal(state.runId, runId);
+      assert.equal(state.run.runId, runId);
 
       // The pruned trials' pods are gone from the API server by the time the run has ended.
       assert.deepEqual((await listPods(cluster, METRIC_NAMESPACES.low, selector)).map((p) => p.metadata?.name), [], 'pruned pods left behind');

@@ -9,7 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type PodConfig, pipeline } from '../../pipeline';
 import { labelValue } from '../../activities/kubernetes/naming';
 import path from 'node:path';
-import { PIPELINE_RUN_WORKFLOW, type RunState, runStateQuery } from '../../workflows/definitions';
+import { PIPELINE_RUN_WORKFLOW, type RunState, runStateQuery } from '../../contract';
 import { pipeline as reattach } from '../fixtures/pod-reattach-pipeline';
 import { pipeline as kwokExample } from '../../examples/ml-training/on-kwok';
 import { TRAINING_DATA } from '../../examples/ml-training/pipeline';
@@ -142,7 +142,7 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
     const { state, error } = await runToEnd(env, worker, fields, { runner: 'kubernetes' });
     assert.equal(error, undefined, error);
     assert.deepEqual(step(state, 'train').output, { accuracy: 0.93 });
-    const [pod] = await podsOfRun(cluster, 'ml-training', state.runId);
+    const [pod] = await podsOfRun(cluster, 'ml-training', state.run.runId);
     assert.ok(pod, 'the pod was kept');
     const spec = pod.spec!;
     const c = spec.containers[0]!;
@@ -154,7 +154,7 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
     assert.deepEqual({ ...c.env?.find((e) => e.name === 'API_TOKEN')?.valueFrom?.secretKeyRef }, { name: 'api', key: 'token' });
     // The artifact store, from the worker's configuration: the try's prefix, the endpoint, the credentials Secret first.
     const value = (name: string): string | undefined => c.env?.find((e) => e.name === name)?.value;
-    assert.equal(value('TRAINYARD_ARTIFACTS_URI'), `s3://trainyard-artifacts/pod_fields/${state.runId}/train/`);
+    assert.equal(value('TRAINYARD_ARTIFACTS_URI'), `s3://trainyard-artifacts/pod_fields/${state.run.runId}/train/`);
     assert.equal(value('AWS_ENDPOINT_URL'), 'http://minio.storage:9000');
     assert.equal(value('AWS_REGION'), 'us-east-1');
     assert.equal(c.envFrom?.[0]?.secretRef?.name, 'artifact-store');
@@ -189,7 +189,7 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
   it('places GPU pods only on GPU nodes and CPU pods never there', async () => {
     const { state, error } = await runToEnd(env, worker, placement, { runner: 'kubernetes' });
     assert.equal(error, undefined, error);
-    const pods = await podsOfRun(cluster, 'default', state.runId);
+    const pods = await podsOfRun(cluster, 'default', state.run.runId);
     assert.equal(pods.length, 8);
     for (const pod of pods) {
       const gpu = pod.metadata?.labels?.['trainyard.io/step']?.startsWith('gpu_');
@@ -222,13 +222,13 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
     assert.equal(invalid.attempt, 1, 'the API server rejecting the manifest is not retried');
     assert.match(invalid.error ?? '', /restartPolicy/);
 
-    const left = await podsOfRun(cluster, 'default', state.runId);
+    const left = await podsOfRun(cluster, 'default', state.run.runId);
     assert.deepEqual(left.map((p) => p.metadata?.name), [], 'every pod was cleaned up (delete_pod is the default)');
   });
 
   it('applies each onFinishAction', async () => {
     const { state } = await runToEnd(env, worker, finishing, { runner: 'kubernetes' });
-    const left = (await podsOfRun(cluster, 'default', state.runId)).map((p) => p.metadata?.labels?.['trainyard.io/step']).sort();
+    const left = (await podsOfRun(cluster, 'default', state.run.runId)).map((p) => p.metadata?.labels?.['trainyard.io/step']).sort();
     assert.deepEqual(left, ['delete_succeeded_failed', 'keep_pod']);
   });
 
@@ -302,7 +302,7 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
     assert.deepEqual(step(state, 'deployment_decision').chosen, ['deploy_model']);
     assert.equal((step(state, 'model_training.evaluate_model').output as { accuracy: number }).accuracy, 0.9778);
     assert.equal(step(state, 'model_training.train_model').map?.succeeded, 12, 'one training pod per grid point');
-    assert.deepEqual(await podsOfRun(cluster, 'ml-training', state.runId), [], 'the pods were deleted when their steps ended');
+    assert.deepEqual(await podsOfRun(cluster, 'ml-training', state.run.runId), [], 'the pods were deleted when their steps ended');
     assert.match(String(sink.messages.at(-1)?.body.text), /accuracy 0.9778 .* deployed version: 1/);
   });
 

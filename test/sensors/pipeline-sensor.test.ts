@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type WatchedRun, pipeline } from '../../pipeline';
-import { type RunState, runStateQuery } from '../../workflows/definitions';
+import { type RunState, runStateQuery } from '../../contract';
 import { fail, hold } from '../support/tasks';
 import { type TestWorker, eventually, runToEnd, startDevServer, startRun, startWorker, step } from '../support/temporal';
 import { sensorHistory } from './history';
@@ -79,7 +79,7 @@ describe('pipeline sensor', { timeout: 180_000 }, () => {
     const { state } = await runToEnd(env, worker, waitsForYesterday, { logicalDate: '2026-05-10T00:00:00Z' });
     const seen = step(state, 'wait_for_yesterday').output as unknown as WatchedRun;
     assert.equal(state.status, 'success');
-    assert.equal(seen.runId, yesterday.state.runId);
+    assert.equal(seen.runId, yesterday.state.run.runId);
     assert.equal(seen.state, 'failed');
   });
 });

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type S3KeyMatches, pipeline } from '../../pipeline';
-import { PIPELINE_RUN_WORKFLOW, type RunState, runStateQuery } from '../../workflows/definitions';
+import { PIPELINE_RUN_WORKFLOW, type RunState, runStateQuery } from '../../contract';
 import { pipeline as pokeResume } from '../fixtures/poke-sensor-pipeline';
 import { type NodeProcess, exitCode, spawnNode } from '../support/process';
 import { type TestS3, startTestS3 } from '../support/s3';

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type Pipeline, defineTask, pipeline } from '../../pipeline';
-import { PIPELINE_RUN_WORKFLOW, type RunState } from '../../workflows/definitions';
+import { PIPELINE_RUN_WORKFLOW, type RunState } from '../../contract';
 import type { TestWorker } from './temporal';
 
 export const nothing = defineTask('fanout.nothing', () => undefined);
@@ -59,8 +59,8 @@ export async function runFanout(env: TestWorkflowEnvironment, worker: TestWorker
   let trials: { workflowId: string; historyLength: number }[] = [];
   let coordinators: { workflowId: string; historyLength: number }[] = [];
   for (;;) {
-    trials = await listAll(env, `TrainyardParentRunId = '${state.runId}' AND TrainyardMapIndex >= 0 AND ExecutionStatus != 'Running'`);
-    coordinators = await listAll(env, `WorkflowId = '${state.runId}/trial'`);
+    trials = await listAll(env, `TrainyardParentRunId = '${state.run.runId}' AND TrainyardMapIndex >= 0 AND ExecutionStatus != 'Running'`);
+    coordinators = await listAll(env, `WorkflowId = '${state.run.runId}/trial'`);
     if ((trials.length >= total && coordinators.every((c) => c.historyLength > 0)) || Date.now() > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, 500));
   }

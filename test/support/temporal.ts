@@ -21,7 +21,7 @@ import {
   type RunState,
   runStateQuery,
   searchAttributes,
-} from '../../workflows/definitions';
+} from '../../contract';
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
@@ -177,7 +177,7 @@ export async function runToEnd(
 /** The state of one step; fails the test if the step does not exist. */
 export function step(state: RunState, id: string): RunState['steps'][number] {
   const found = state.steps.find((s) => s.id === id);
-  if (!found) throw new Error(`no step '${id}' in run ${state.runId}`);
+  if (!found) throw new Error(`no step '${id}' in run ${state.run.runId}`);
   return found;
 }
 

@@ -1,9 +1,12 @@
 /** A step's artifacts prefix, and the worker configuration it comes from. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { artifactsUri } from '../../activities/artifacts';
-import type { StepCall } from '../../activities/types';
+import { artifactsUri as artifactsUriOf } from '../../activities/artifacts';
+import { type FlatIdentity, nested } from '../support/identity';
 import { artifactsOptionsFrom, loadConfig } from '../../worker/config';
+
+/** The prefix of a try written flat (the artifact prefix never depends on the try). */
+const artifactsUri = (base: string, ref: Omit<FlatIdentity, 'attempt'> & { attempt?: number }): string => artifactsUriOf(base, nested({ attempt: 1, ...ref }));
 
 const call = { pipelineId: 'ml_training_pipeline', runId: 'ml_training_pipeline-2026-03-01-1a2b3c4d', stepId: 'model_training.train_model' };
 
@@ -27,8 +30,8 @@ describe('artifactsUri', () => {
   });
 
   it('is the same for every try of a step: the attempt is not part of it', () => {
-    const first: StepCall = { ...call, attempt: 1 };
-    const third: StepCall = { ...call, attempt: 3 };
+    const first: FlatIdentity = { ...call, attempt: 1 };
+    const third: FlatIdentity = { ...call, attempt: 3 };
     assert.equal(artifactsUri('s3://b', first), artifactsUri('s3://b', third));
   });
 

@@ -42,9 +42,11 @@ describe('builder: ids and groups', () => {
     ]);
   });
 
-  it('returns what the group function returns, with handles carrying full ids', () => {
+  it('returns a group handle carrying what the group function returned, with handles carrying full ids', () => {
     pipeline({ id: 'ml' }, (p) => {
-      const handle = p.group('prep', (g) => g.process('split', { command: ['true'] }));
+      const group = p.group('prep', (g) => g.process('split', { command: ['true'] }));
+      assert.equal(group.group, 'prep');
+      const handle = group.result;
       assert.equal(handle.id, 'prep.split');
       assert.deepEqual(handle.output, { $xcom: 'prep.split' });
       assert.deepEqual(handle.get('rows' as never), { $xcom: 'prep.split', key: 'rows' });
@@ -104,6 +106,83 @@ describe('builder: dependencies', () => {
     assert.deepEqual(byId(spec.steps, 'choose').upstream, ['score']);
     assert.equal(byId(spec.steps, 'choose').kind, 'branch');
     assert.deepEqual(byId(spec.steps, 'yes').upstream, ['choose']);
+  });
+});
+
+describe('builder: typed references in container steps', () => {
+  it('ref() renders to the XCom template and makes the step depend on the referenced one, in arguments, env values and cmds', () => {
+    const { spec } = pipeline({ id: 'refs' }, (p) => {
+      const model = p.task('load', load, { path: '/m' });
+      const other = p.process('other', { command: ['true'] });
+      const report = p.process('report', { command: ['true'] });
+      p.pod('serve', {
+        image: 'serve:1',
+        cmds: ['serve', report.ref()],
+        arguments: ['--path', model.ref('path'), '--rows=' + model.ref('rows')],
+        env: [{ name: 'FROM', value: other.ref() }],
+      });
+      p.process('local', { command: ['echo', model.ref('rows')], env: { ROWS: model.ref('rows') } });
+    });
+    const serve = byId(spec.steps, 'serve');
+    assert.deepEqual([...serve.upstream].sort(), ['load', 'other', 'report']);
+    assert.deepEqual(serve.config, {
+      image: 'serve:1',
+      cmds: ['serve', '{{ xcom.report }}'],
+      arguments: ['--path', '{{ xcom.load.path }}', '--rows={{ xcom.load.rows }}'],
+      env: [{ name: 'FROM', value: '{{ xcom.other }}' }],
+      scheduleTimeout: '5m', startupTimeout: '5m', getLogs: true, onFinishAction: 'delete_pod', xcom: true,
+    });
+    assert.deepEqual(byId(spec.steps, 'local').upstream, ['load']);
+  });
+
+  it('checks the key of a typed output at compile time, and allows any key of an untyped one', () => {
+    pipeline({ id: 'keys' }, (p) => {
+      const typed = p.task('load', load, { path: '/m' });
+      const untyped = p.process('raw', { command: ['true'] });
+      // @ts-expect-error 'size' is no key of load's output ({ rows, path })
+      typed.ref('size');
+      // @ts-expect-error the same check for get
+      typed.get('size');
+      assert.equal(typed.ref('rows'), '{{ xcom.load.rows }}');
+      assert.equal(untyped.ref('anything'), '{{ xcom.raw.anything }}');
+    });
+  });
+
+  it('a plain template string with the same XCom adds no dependency: the validator still asks for after', () => {
+    assert.throws(
+      () =>
+        pipeline({ id: 'strings' }, (p) => {
+          p.process('a', { command: ['true'] });
+          p.process('b', { command: ['echo', '{{ xcom.a }}'] });
+        }),
+      /step 'b': reads XCom of 'a', which is not upstream of it; add 'a' to its after list/,
+    );
+  });
+});
+
+describe('builder: group handles', () => {
+  it('after: [group] waits for every leaf of the group, nested groups included', () => {
+    const { spec } = pipeline({ id: 'groups' }, (p) => {
+      const prep = p.group('prep', (g) => {
+        const a = g.process('a', { command: ['true'] });
+        g.process('b', { command: ['true'] }, { after: [a] });
+        g.process('c', { command: ['true'] });
+        g.group('inner', (i) => i.process('d', { command: ['true'] }));
+      });
+      p.process('train', { command: ['true'] }, { after: [prep] });
+      p.process('by_name', { command: ['true'] }, { after: ['prep.inner'] });
+    });
+    assert.deepEqual([...byId(spec.steps, 'train').upstream].sort(), ['prep.b', 'prep.c', 'prep.inner.d']);
+    assert.deepEqual(byId(spec.steps, 'by_name').upstream, ['prep.inner.d']);
+  });
+
+  it('a step id wins over a group of the same name in after', () => {
+    const { spec } = pipeline({ id: 'names' }, (p) => {
+      p.process('x', { command: ['true'] });
+      p.group('x', (g) => g.process('y', { command: ['true'] }));
+      p.process('z', { command: ['true'] }, { after: ['x'] });
+    });
+    assert.deepEqual(byId(spec.steps, 'z').upstream, ['x']);
   });
 });
 

@@ -3,10 +3,14 @@ import { describe, it } from 'node:test';
 import { type RunContext, TemplateError, conditionSteps, evaluateCondition, parseCondition } from '../../pipeline';
 
 const ctx: RunContext = {
-  pipelineId: 'p',
-  runId: 'r1',
-  logicalDate: '2026-03-01T00:00:00.000Z',
-  params: { threshold: 0.9, env: 'prod', enabled: true, limit: 10 },
+  run: {
+    pipelineId: 'p',
+    pipelineVersion: 'v1',
+    runId: 'r1',
+    logicalDate: '2026-03-01T00:00:00.000Z',
+    params: { threshold: 0.9, env: 'prod', enabled: true, limit: 10 },
+    runner: 'local',
+  },
   xcom: {
     evaluate_model: { accuracy: 0.95, should_deploy: true, label: 'good', zero: 0, empty: '', list: [], obj: {}, full: [1] },
     'grp.check': { ok: false, count: 3 },
@@ -14,7 +18,7 @@ const ctx: RunContext = {
   },
   stepIds: ['evaluate_model', 'grp.check', 'counter', 'skipped'],
 };
-const scope = { stepIds: ctx.stepIds, paramNames: Object.keys(ctx.params) };
+const scope = { stepIds: ctx.stepIds, paramNames: Object.keys(ctx.run.params) };
 
 function holds(source: string): boolean {
   return evaluateCondition(parseCondition(source, scope), ctx);

@@ -4,10 +4,14 @@ import { type RunContext, TemplateError, renderString, renderValue, scanValue } 
 
 function context(overrides: Partial<RunContext> = {}): RunContext {
   return {
-    pipelineId: 'train_model',
-    runId: 'manual-42',
-    logicalDate: '2026-03-01T06:30:00.000Z',
-    params: { threshold: 0.9, model: 'resnet', epochs: 3, flags: ['a', 'b'] },
+    run: {
+      pipelineId: 'train_model',
+      pipelineVersion: 'v1',
+      runId: 'manual-42',
+      logicalDate: '2026-03-01T06:30:00.000Z',
+      params: { threshold: 0.9, model: 'resnet', epochs: 3, flags: ['a', 'b'] },
+      runner: 'local',
+    },
     xcom: {
       evaluate: { accuracy: 0.97, nested: { f1: 0.8 }, tag: 'ok' },
       count: 12,

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   type PipelineBuilder,
-  type PipelineSpec,
+  type PipelineDraft,
   PipelineValidationError,
-  type StepSpec,
+  type StepDraft,
   type ValidateOptions,
   defineTask,
   pipeline,
@@ -13,7 +13,7 @@ import {
 } from '../../pipeline';
 
 /** A valid process step; tests change one thing at a time. */
-function step(id: string, changes: Partial<StepSpec> = {}): StepSpec {
+function step(id: string, changes: Partial<StepDraft> = {}): StepDraft {
   return {
     id,
     kind: 'process',
@@ -24,15 +24,16 @@ function step(id: string, changes: Partial<StepSpec> = {}): StepSpec {
     heartbeatTimeout: '10s',
     config: { command: ['python', 'run.py'] },
     ...changes,
-  };
+    // A partial step of any kind over a process step: the kind and config the test gave travel together.
+  } as StepDraft;
 }
 
-function spec(steps: StepSpec[], changes: Partial<PipelineSpec> = {}): PipelineSpec {
+function spec(steps: StepDraft[], changes: Partial<PipelineDraft> = {}): PipelineDraft {
   return { id: 'p', params: { threshold: { default: 0.5 } }, steps, ...changes };
 }
 
 /** The problems validatePipeline throws for a raw spec; fails the test if it does not throw. */
-function problemsOf(raw: PipelineSpec, opts: ValidateOptions = {}): readonly string[] {
+function problemsOf(raw: PipelineDraft, opts: ValidateOptions = {}): readonly string[] {
   try {
     validatePipeline(raw, opts);
   } catch (err) {
@@ -67,10 +68,77 @@ const cmd = { command: ['python', 'run.py'] };
 const train = defineTask('validate_test.train', (_args: unknown) => ({ acc: 1 }));
 
 describe('validatePipeline: a valid spec', () => {
-  it('returns the spec unchanged and reports no problems', () => {
+  it('returns the spec compiled (a process step has no defaults to fill) and reports no problems', () => {
     const good = spec([step('a'), step('b', { upstream: ['a'] })], { schedule: '@daily', maxActiveRuns: 2 });
     assert.deepEqual(pipelineProblems(good), []);
-    assert.equal(validatePipeline(good), good);
+    assert.deepEqual(validatePipeline(good), good);
+  });
+
+  it('fills every default of every kind once, and compiling a compiled spec gives it back unchanged', () => {
+    const draft = spec([
+      step('pod', { kind: 'pod', config: { image: 'trainer:1', cmds: ['python', 't.py'] } }),
+      step('task', { kind: 'task', config: { fn: 'train' } }),
+      step('s3', { kind: 'sensor.s3Key', config: { bucket: 'ml-data', key: 'k' } }),
+      step('other', { kind: 'sensor.pipeline', config: { pipelineId: 'up', stepId: 'x' } }),
+    ]);
+    const compiled = validatePipeline(draft);
+    const config = (id: string): unknown => compiled.steps.find((st) => st.id === id)?.config;
+    assert.deepEqual(config('pod'), {
+      image: 'trainer:1', cmds: ['python', 't.py'], scheduleTimeout: '5m', startupTimeout: '5m', getLogs: true, onFinishAction: 'delete_pod', xcom: true,
+    });
+    assert.deepEqual(config('task'), { fn: 'train', args: null });
+    assert.deepEqual(config('s3'), {
+      bucket: 'ml-data', key: 'k', mode: 'reschedule', pokeInterval: '60s', timeout: '7d', softFail: false, exponentialBackoff: false, maxPokeInterval: '1h',
+      wildcard: false, minSize: 0, startRunOnEvent: false,
+    });
+    assert.deepEqual(config('other'), {
+      pipelineId: 'up', stepId: 'x', mode: 'reschedule', pokeInterval: '60s', timeout: '7d', softFail: false, exponentialBackoff: false, maxPokeInterval: '1h',
+      allowedStates: ['success'], failedStates: ['failed', 'upstream_failed'], executionDelta: '0s',
+    });
+    assert.deepEqual(validatePipeline(compiled), compiled);
+  });
+
+  it('checks every duration and enum of a pod step, naming the step and the field', () => {
+    const problems = pipelineProblems(
+      spec([
+        step('train', {
+          kind: 'pod',
+          config: { image: 'trainer:1', cmds: ['python'], scheduleTimeout: '5 minutes', startupTimeout: '0s', onFinishAction: 'delete' as never, getLogs: 'yes' as never, xcom: 1 as never },
+        }),
+      ]),
+    );
+    assert.deepEqual(problems, [
+      `step 'train': scheduleTimeout "5 minutes" is not a positive duration; write it like '30s', '5m', '4h' or '1h30m'`,
+      `step 'train': startupTimeout "0s" is not a positive duration; write it like '30s', '5m', '4h' or '1h30m'`,
+      `step 'train': onFinishAction "delete" must be one of 'delete_pod', 'delete_succeeded_pod', 'keep_pod'`,
+      `step 'train': getLogs must be true or false`,
+      `step 'train': xcom must be true or false`,
+    ]);
+  });
+
+  it('checks the shapes of a pod step\'s manifest fields and a process step\'s env', () => {
+    const problems = pipelineProblems(
+      spec([
+        step('train', {
+          kind: 'pod',
+          config: { image: 'trainer:1', cmds: ['python'], tolerations: {} as never, nodeSelector: { pool: 1 } as never, imagePullSecrets: 'regcred' as never, namespace: '' },
+        }),
+        step('proc', { config: { command: ['run'], env: { 'BAD-NAME': 'x', GOOD: 2 as never } } }),
+      ]),
+    );
+    assert.deepEqual(problems, [
+      `step 'train': tolerations must be a list of objects, as in a pod manifest`,
+      `step 'train': nodeSelector must be an object of string values, e.g. { 'node-pool': 'gpu' }`,
+      `step 'train': imagePullSecrets must be a list of Secret names`,
+      `step 'train': namespace must be a non-empty string`,
+      `step 'proc': env 'BAD-NAME' is not a variable name`,
+      `step 'proc': env 'GOOD' must be a string`,
+    ]);
+  });
+
+  it('checks the pipeline\'s runner', () => {
+    assert.deepEqual(pipelineProblems(spec([step('a')], { runner: 'docker' as never })), [`runner 'docker' must be one of 'local', 'kubernetes'`]);
+    assert.deepEqual(pipelineProblems(spec([step('a')], { runner: 'kubernetes' })), []);
   });
 
   it('accepts every kind of step when well configured', () => {
@@ -156,7 +224,7 @@ describe('validatePipeline: ids and dependencies', () => {
 });
 
 describe('validatePipeline: retry and durations', () => {
-  const fields: [string, Partial<StepSpec>][] = [
+  const fields: [string, Partial<StepDraft>][] = [
     ['retryDelay', { retry: { retries: 1, retryDelay: 'soon', backoffCoefficient: 1, maxRetryDelay: '1h' } }],
     ['maxRetryDelay', { retry: { retries: 1, retryDelay: '5m', backoffCoefficient: 1, maxRetryDelay: '60' } }],
     ['timeout', { timeout: '4 hours' }],
@@ -200,7 +268,7 @@ describe('validatePipeline: retry and durations', () => {
 
 describe('validatePipeline: trigger rules and kinds', () => {
   it('reports an unknown trigger rule', () => {
-    const problems = problemsOf(spec([step('join', { triggerRule: 'all_sucess' as StepSpec['triggerRule'] })]));
+    const problems = problemsOf(spec([step('join', { triggerRule: 'all_sucess' as StepDraft['triggerRule'] })]));
     assertOnly(problems, 'join', /unknown trigger rule 'all_sucess'/);
   });
 
@@ -210,7 +278,7 @@ describe('validatePipeline: trigger rules and kinds', () => {
   });
 
   it('reports an unknown kind', () => {
-    const problems = problemsOf(spec([step('sh', { kind: 'bash' as StepSpec['kind'] })]));
+    const problems = problemsOf(spec([step('sh', { kind: 'bash' as StepDraft['kind'] })]));
     assertOnly(problems, 'sh', /unknown kind 'bash'/);
   });
 });

@@ -13,7 +13,7 @@ import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { defineTask, pipeline } from '../../pipeline';
 import { loadConfig } from '../../worker/config';
-import { type RunState, runStateQuery } from '../../workflows/definitions';
+import { type RunState, runStateQuery } from '../../contract';
 import { type TestArtifactStore, startArtifactStore } from '../support/artifact-store';
 import { type TestWorker, runToEnd, startDevServer, startRun, startWorker, step } from '../support/temporal';
 
@@ -113,7 +113,7 @@ describe('artifacts in object storage', { timeout: 180_000 }, () => {
     ((await store.client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: prefix }))).Contents ?? []).map((o) => o.Key ?? '').sort();
 
   it('a step writes under its prefix with boto3, a later step reads it back, and the object is at the expected key', async () => {
-    const { runId } = state;
+    const { runId } = state.run;
     const prefix = `s3://${BUCKET}/runs/artifacts_s3/${runId}/train/`;
     const train = step(state, 'train').output as { uri: string; prefix: string; endpoint: string };
     assert.equal(train.prefix, prefix);
@@ -127,13 +127,13 @@ describe('artifacts in object storage', { timeout: 180_000 }, () => {
   });
 
   it('keeps the store\'s keys out of the run\'s history', () => {
-    assert.ok(history.includes(`weights of ${state.runId}`), 'the decoded history lacks the XCom it must hold');
+    assert.ok(history.includes(`weights of ${state.run.runId}`), 'the decoded history lacks the XCom it must hold');
     assert.ok(!history.includes(store.s3.secretAccessKey), 'the secret key is in the history');
     assert.ok(!history.includes(store.s3.accessKeyId), 'the access key id is in the history');
   });
 
   it('gives each index of a mapped step a prefix of its own', async () => {
-    const base = `runs/artifacts_s3/${state.runId}/trial/`;
+    const base = `runs/artifacts_s3/${state.run.runId}/trial/`;
     const outputs = step(state, 'trial').output as { prefix: string }[];
     assert.deepEqual(outputs.map((o) => o.prefix), [`s3://${BUCKET}/${base}0/`, `s3://${BUCKET}/${base}1/`]);
     assert.deepEqual(await keysUnder(base), [`${base}0/part.txt`, `${base}1/part.txt`]);
@@ -145,20 +145,20 @@ describe('artifacts in object storage', { timeout: 180_000 }, () => {
     const flaky = step(state, 'flaky');
     assert.equal(flaky.attempt, 2);
     const output = flaky.output as { prefix: string; found_before: string[] };
-    assert.equal(output.prefix, `s3://${BUCKET}/runs/artifacts_s3/${state.runId}/flaky/`);
+    assert.equal(output.prefix, `s3://${BUCKET}/runs/artifacts_s3/${state.run.runId}/flaky/`);
     // The first try wrote out.txt there and failed; the second found it in the same place, then replaced it.
     assert.deepEqual(output.found_before, ['out.txt']);
-    assert.equal(await text(`runs/artifacts_s3/${state.runId}/flaky/out.txt`), 'try 2');
+    assert.equal(await text(`runs/artifacts_s3/${state.run.runId}/flaky/out.txt`), 'try 2');
   });
 
   it('gives a task function its prefix on the context', () => {
-    assert.deepEqual(step(state, 'in_task').output, { uri: `s3://${BUCKET}/runs/artifacts_s3/${state.runId}/in_task/` });
+    assert.deepEqual(step(state, 'in_task').output, { uri: `s3://${BUCKET}/runs/artifacts_s3/${state.run.runId}/in_task/` });
   });
 
   it('keeps artifacts in the state dir when the worker names no store', async () => {
     const { state: local, error } = await runToEnd(env, plainWorker, onDisk);
     assert.equal(error, undefined, error);
-    const dir = path.join(plainWorker.stateDir, 'artifacts', 'artifacts_file', local.runId, 'note');
+    const dir = path.join(plainWorker.stateDir, 'artifacts', 'artifacts_file', local.run.runId, 'note');
     assert.deepEqual(step(local, 'note').output, { prefix: `file://${dir}/` });
     assert.equal(readFileSync(path.join(dir, 'note.txt'), 'utf8'), 'noted\n');
   });

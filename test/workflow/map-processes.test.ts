@@ -130,7 +130,7 @@ describe('early stopping of mapped processes', { timeout: 120_000 }, () => {
     assert.equal(trial.map?.peakActive, TRIALS.length);
     assert.deepEqual(trial.output, GOOD.map((index) => ({ index, quality: TRIALS[index]?.q })));
 
-    const pids = path.join(runDirectory(path.join(worker.stateDir, 'data'), state.runId), 'pids', 'trial');
+    const pids = path.join(runDirectory(path.join(worker.stateDir, 'data'), state.run.runId), 'pids', 'trial');
     const started = TRIALS.map((_, index) => {
       const file = path.join(pids, `${index}.json`);
       assert.ok(existsSync(file), `index ${index} never recorded its pid`);
@@ -148,11 +148,11 @@ describe('early stopping of mapped processes', { timeout: 120_000 }, () => {
     });
 
     for (const index of BAD) {
-      const { status } = await env.client.workflow.getHandle(`${state.runId}/trial/${index}`).describe();
+      const { status } = await env.client.workflow.getHandle(`${state.run.runId}/trial/${index}`).describe();
       assert.equal(status.name, 'CANCELLED', `trial ${index}`);
     }
     for (const index of GOOD) {
-      const { status } = await env.client.workflow.getHandle(`${state.runId}/trial/${index}`).describe();
+      const { status } = await env.client.workflow.getHandle(`${state.run.runId}/trial/${index}`).describe();
       assert.equal(status.name, 'COMPLETED', `trial ${index}`);
     }
   };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { PipelineValidationError, defineTask, mapValue, pipeline } from '../../pipeline';
-import { mapStateQuery, trialStateQuery } from '../../workflows/map-step';
+import { mapStateQuery, trialStateQuery } from '../../contract';
 import { aborted, concurrency, echo, hold, noop, train } from '../support/tasks';
 import { type TestWorker, eventually, runToEnd, startDevServer, startWorker, step } from '../support/temporal';
 
@@ -78,18 +78,18 @@ describe('mapped steps (partial + expand) as child workflows', () => {
     assert.equal(step(state, 'cell').map?.succeeded, 6);
 
     // Every index is its own workflow, with a predictable id, its values and its rendered config.
-    const trial = env.client.workflow.getHandle(`${state.runId}/cell/3`);
+    const trial = env.client.workflow.getHandle(`${state.run.runId}/cell/3`);
     const view = await trial.query(trialStateQuery);
     assert.deepEqual(view.values, { a: 2, b: 'y' });
     assert.deepEqual((view.config as { args: unknown }).args, { a: 2, b: 'y', i: '3', text: 'lr=2' });
     assert.equal(view.state, 'success');
-    const coordinator = await env.client.workflow.getHandle(`${state.runId}/cell`).query(mapStateQuery);
+    const coordinator = await env.client.workflow.getHandle(`${state.run.runId}/cell`).query(mapStateQuery);
     assert.equal(coordinator.states, 'ssssss');
 
     // ...and searchable by the run it belongs to.
     const found = await eventually('trials to be indexed', async () => {
       const ids: string[] = [];
-      for await (const w of env.client.workflow.list({ query: `TrainyardParentRunId = '${state.runId}' AND TrainyardStepId = 'cell' AND TrainyardMapIndex >= 0` })) ids.push(w.workflowId);
+      for await (const w of env.client.workflow.list({ query: `TrainyardParentRunId = '${state.run.runId}' AND TrainyardStepId = 'cell' AND TrainyardMapIndex >= 0` })) ids.push(w.workflowId);
       return ids.length === 6 ? ids : undefined;
     });
     assert.equal(found.length, 6);
@@ -114,7 +114,7 @@ describe('mapped steps (partial + expand) as child workflows', () => {
     assert.match(step(state, 'over_text').error ?? '', /string/);
     assert.equal(step(state, 'over_nothing').state, 'skipped');
     // A map that cannot resolve starts nothing: no coordinator exists for it.
-    await assert.rejects(env.client.workflow.getHandle(`${state.runId}/over_text`).describe());
+    await assert.rejects(env.client.workflow.getHandle(`${state.run.runId}/over_text`).describe());
   });
 
   it('refuses a map longer than maxMapLength before starting anything', async () => {
@@ -122,7 +122,7 @@ describe('mapped steps (partial + expand) as child workflows', () => {
     assert.equal(step(state, 'wide').state, 'failed');
     assert.match(step(state, 'wide').error ?? '', /900/);
     assert.match(step(state, 'wide').error ?? '', /maxMapLength/);
-    await assert.rejects(env.client.workflow.getHandle(`${state.runId}/wide`).describe());
+    await assert.rejects(env.client.workflow.getHandle(`${state.run.runId}/wide`).describe());
   });
 
   it('rejects zip lists of different lengths when the pipeline is defined', () => {
@@ -135,7 +135,7 @@ describe('mapped steps (partial + expand) as child workflows', () => {
   it('never runs more than maxActive indices at once', async () => {
     const { state, error } = await runToEnd(env, worker, capped);
     assert.equal(error, undefined);
-    const seen = concurrency.get(`${state.runId}/held`);
+    const seen = concurrency.get(`${state.run.runId}/held`);
     assert.equal(seen?.max, 3, `observed concurrency ${seen?.max}`);
     assert.equal(step(state, 'held').map?.peakActive, 3);
     assert.equal((step(state, 'held').output as unknown[]).length, 12);
@@ -165,10 +165,10 @@ describe('mapped steps (partial + expand) as child workflows', () => {
     assert.equal(trial.map?.failed, 0);
     assert.equal(trial.map?.succeeded, 5);
     // The pruned trials were stopped mid-run (their task saw the abort), not left to finish.
-    assert.deepEqual([...(aborted.get(state.runId) ?? [])].sort((a, b) => a - b), [3, 5, 7]);
+    assert.deepEqual([...(aborted.get(state.run.runId) ?? [])].sort((a, b) => a - b), [3, 5, 7]);
     const results = (step(state, 'collect').output as { results: { quality: number }[] }).results;
     assert.deepEqual(results.map((r) => r.quality), [0.95, 0.9, 0.92, 0.93, 0.91]);
-    const view = await env.client.workflow.getHandle(`${state.runId}/trial/3`).describe();
+    const view = await env.client.workflow.getHandle(`${state.run.runId}/trial/3`).describe();
     assert.equal(view.status.name, 'CANCELLED');
   });
 });

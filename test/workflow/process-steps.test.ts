@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { pipeline } from '../../pipeline';
-import { runStateQuery } from '../../workflows/definitions';
+import { runStateQuery } from '../../contract';
 import { processAlive } from '../support/process';
 import { echo } from '../support/tasks';
 import { type TestWorker, eventually, runToEnd, startDevServer, startRun, startWorker, step } from '../support/temporal';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { defineTask, pipeline } from '../../pipeline';
-import { runStateQuery } from '../../workflows/definitions';
+import { runStateQuery } from '../../contract';
 import { fail, flaky } from '../support/tasks';
 import { type TestWorker, eventually, runToEnd, startDevServer, startRun, startTimeSkippingServer, startWorker, step } from '../support/temporal';
 

@@ -5,7 +5,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type PipelineSpec, pipeline, specVersion } from '../../pipeline';
 import { ensureSchedules, scheduleIdOf } from '../../worker';
-import { PIPELINE_RUN_WORKFLOW, runStateQuery } from '../../workflows/definitions';
+import { PIPELINE_RUN_WORKFLOW, type RunState, runStateQuery } from '../../contract';
 import { echo, noop } from '../support/tasks';
 import { type WebhookSink, startWebhookSink } from '../support/webhook';
 import { type TestWorker, eventually, runToEnd, startDevServer, startWorker, step } from '../support/temporal';
@@ -74,22 +74,22 @@ describe('the run seen from outside', () => {
     assert.equal(unset.state, 'failed');
     assert.match(unset.error ?? '', /NOT_SET_ANYWHERE is not set on the worker/);
     assert.match(error ?? '', /tell_unset/);
-    const history = JSON.stringify(await env.client.workflow.getHandle(state.runId).fetchHistory());
+    const history = JSON.stringify(await env.client.workflow.getHandle(state.run.runId).fetchHistory());
     assert.equal(history.includes('s3cr3t-webhook-path'), false);
   });
 
   it('records spec and version in the input and makes runs findable by search attributes', async () => {
     const { state } = await runToEnd(env, worker, notifying, { workflowId: `findable-${Date.now()}` });
-    assert.equal(state.pipelineVersion, specVersion(notifying.spec));
-    assert.equal(state.pipelineVersion, notifying.version);
+    assert.equal(state.run.pipelineVersion, specVersion(notifying.spec));
+    assert.equal(state.run.pipelineVersion, notifying.version);
     const found = await eventually('the run in visibility', async () => {
-      for await (const wf of env.client.workflow.list({ query: `TrainyardPipelineId = 'notifying' AND TrainyardRunState = 'failed' AND WorkflowId = '${state.runId}'` })) {
+      for await (const wf of env.client.workflow.list({ query: `TrainyardPipelineId = 'notifying' AND TrainyardRunState = 'failed' AND WorkflowId = '${state.run.runId}'` })) {
         return wf;
       }
       return undefined;
     });
-    assert.equal(found.workflowId, state.runId);
-    const described = await env.client.workflow.getHandle(state.runId).describe();
+    assert.equal(found.workflowId, state.run.runId);
+    const described = await env.client.workflow.getHandle(state.run.runId).describe();
     assert.equal(described.typedSearchAttributes.get({ name: 'TrainyardPipelineVersion', type: 'KEYWORD' }), notifying.version);
     assert.equal(
       described.typedSearchAttributes.get({ name: 'TrainyardLogicalDate', type: 'DATETIME' })?.toISOString(),
@@ -106,9 +106,10 @@ describe('the run seen from outside', () => {
     assert.deepEqual(described.spec.calendars?.[0]?.hour, [{ start: 0, end: 0, step: 1 }]);
     await handle.trigger();
     const runId = await eventually('the triggered run', async () => (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId);
-    const result = await env.client.workflow.getHandle(runId).result() as { logicalDate: string; pipelineVersion: string };
-    assert.equal(result.pipelineVersion, scheduled.version);
-    assert.ok(Math.abs(Date.parse(result.logicalDate) - Date.now()) < 60_000, `logical date ${result.logicalDate} is the trigger time`);
+    const { run } = (await env.client.workflow.getHandle(runId).result()) as RunState;
+    assert.equal(run.pipelineVersion, scheduled.version);
+    assert.equal(run.runner, 'local');
+    assert.ok(Math.abs(Date.parse(run.logicalDate) - Date.now()) < 60_000, `logical date ${run.logicalDate} is the trigger time`);
 
     const changed = pipeline({ id: 'nightly', schedule: '30 2 * * *', maxActiveRuns: 2 }, (p) => p.task('only', noop, null, { retries: 1 }));
     await ensureSchedules(env.client, [changed], worker.taskQueue);

@@ -6,7 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { existsSync, readFileSync } from 'node:fs';
 import { pipeline } from '../fixtures/echo-pipeline';
 import { pipeline as lostTry } from '../fixtures/lost-try-pipeline';
-import { PIPELINE_RUN_WORKFLOW, type RunState } from '../../workflows/definitions';
+import { PIPELINE_RUN_WORKFLOW, type RunState } from '../../contract';
 import { type NodeProcess, exitCode, processAlive, spawnNode } from '../support/process';
 import { eventually, startDevServer, tempStateDir } from '../support/temporal';
 

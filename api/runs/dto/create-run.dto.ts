@@ -3,12 +3,11 @@
  * the shape live here, checks against the pipeline (its params) in the service.
  */
 import { IsIn, IsISO8601, IsObject, IsOptional, IsString, Matches } from 'class-validator';
-import type { Runner } from '../../../workflows/definitions';
+import { RUNNERS, type Runner } from '../../../pipeline';
 
 /** What a caller may use as a run id: 1-200 letters, digits, `_`, `.`, `:` or `-`. */
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:-]{1,200}$/;
 
-const RUNNERS: readonly Runner[] = ['local', 'kubernetes'];
 
 export class CreateRunDto {
   /** Overrides of the pipeline's param defaults, each of the default's JSON type. */
@@ -30,7 +29,7 @@ export class CreateRunDto {
   @IsString({ message: 'idempotencyKey must be a string' })
   idempotencyKey?: string;
 
-  /** How container steps run. @default 'local' */
+  /** How container steps run. @default the pipeline's runner, else TRAINYARD_DEFAULT_RUNNER, else 'local' */
   @IsOptional()
   @IsIn(RUNNERS, { message: "runner must be 'local' or 'kubernetes'" })
   runner?: Runner;

@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sha256Hex } from '../../../pipeline';
-import { ANNOTATIONS, LABELS, type PodIdentity, identityKey, labelValue, podLabels, podName, runSelector } from '../../../activities/kubernetes/naming';
+import { ANNOTATIONS, LABELS, identityKey as identityKeyOf, labelValue, podLabels as podLabelsOf, podName as podNameOf, runSelector } from '../../../activities/kubernetes/naming';
+import { type FlatIdentity as PodIdentity, nested } from '../../support/identity';
+
+const podName = (id: PodIdentity): string => podNameOf(nested(id));
+const podLabels = (id: PodIdentity): Record<string, string> => podLabelsOf(nested(id));
+const identityKey = (id: PodIdentity): string => identityKeyOf(nested(id));
 
 /** RFC 1123 label, as Kubernetes checks pod names. */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

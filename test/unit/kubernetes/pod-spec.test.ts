@@ -2,8 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import type { PodConfig } from '../../../pipeline';
-import { ANNOTATIONS, LABELS, type PodIdentity, identityKey, podLabels, podName } from '../../../activities/kubernetes/naming';
-import { CONTAINER_NAME, XCOM_PATH, buildPod, mergeTemplate } from '../../../activities/kubernetes/pod-spec';
+import { ANNOTATIONS, LABELS, identityKey as identityKeyOf, podLabels as podLabelsOf, podName as podNameOf } from '../../../activities/kubernetes/naming';
+import { CONTAINER_NAME, XCOM_PATH, buildPod as buildPodOf, mergeTemplate } from '../../../activities/kubernetes/pod-spec';
+import { type FlatIdentity as PodIdentity, nested } from '../../support/identity';
+
+const podName = (id: PodIdentity): string => podNameOf(nested(id));
+const podLabels = (id: PodIdentity): Record<string, string> => podLabelsOf(nested(id));
+const identityKey = (id: PodIdentity): string => identityKeyOf(nested(id));
+const buildPod = (id: PodIdentity, ...rest: Parameters<typeof buildPodOf> extends [unknown, ...infer R] ? R : never): V1Pod => buildPodOf(nested(id), ...rest);
 
 const id: PodIdentity = { pipelineId: 'ml_training', runId: 'run-1', stepId: 'training.train_model', attempt: 2, mapIndex: 1 };
 

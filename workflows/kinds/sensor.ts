@@ -13,77 +13,56 @@
  * On timeout the try fails with SensorTimeout (not retried), or with `softFail`
  * the step settles as skipped.
  */
-import { ActivityCancellationType, ApplicationFailure, CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
-import type { PipelineCheck, S3KeyCheck, StepCall, TrainyardActivities } from '../activities';
-import {
-  type Json,
-  type PipelineSensorConfig,
-  type S3KeySensorConfig,
-  type StepSpec,
-  FailureTypes,
-  STEP_FAILURE_TYPES,
-  formatDuration,
-  parseDuration,
-  rescheduleDelay,
-  sensorTiming,
-} from '../pipeline';
+import { ActivityCancellationType, CancellationScope, condition, isCancellation, proxyActivities } from '@temporalio/workflow';
+import type { PipelineCheck, S3KeyCheck, TrainyardActivities } from '../../activities';
+import { NOT_RETRIED_BY_TEMPORAL, failure } from '../../contract';
+import { type Json, formatDuration, parseDuration, rescheduleDelay, sensorTiming } from '../../pipeline';
+import type { TryContext, TryRunner } from './try';
 
 /** Extra time the server gives a poke activity beyond the sensor's own deadline. */
 const POKE_GRACE_MS = 60_000;
 
-/** What the run tells its sensors: how many S3 events each bucket has had (a change wakes a waiting sensor in either mode). */
-export interface SensorEvents {
-  count(bucket: string): number;
-}
+type SensorOutcome = { xcom: Json } | { skipped: string };
 
-/** What a sensor try reports back to the step's state while it waits. */
-export interface SensorProgress {
-  note?: string;
-}
+/** An s3Key sensor's try: waits until its keys are in S3. */
+export const s3KeySensorTry: TryRunner<'sensor.s3Key'> = (t) => {
+  const { bucket, key, wildcard, minSize } = t.config;
+  return waitFor(t, { kind: 's3Key', bucket, keys: [key].flat(), wildcard, minSize }, bucket);
+};
 
-export type SensorOutcome = { xcom: Json } | { skipped: string };
-
-function checkOf(step: StepSpec, config: Record<string, unknown>, logicalDate: string): S3KeyCheck | PipelineCheck {
-  if (step.kind === 'sensor.s3Key') {
-    const c = config as unknown as S3KeySensorConfig;
-    return { kind: 's3Key', bucket: c.bucket, keys: [c.key].flat(), wildcard: c.wildcard ?? false, minSize: c.minSize ?? 0 };
-  }
-  const c = config as unknown as PipelineSensorConfig;
-  const shifted = new Date(new Date(logicalDate).getTime() - (parseDuration(c.executionDelta ?? '0s') ?? 0)).toISOString();
-  return {
+/** A pipeline sensor's try: waits until the other pipeline's run (or step) reaches an allowed state. */
+export const pipelineSensorTry: TryRunner<'sensor.pipeline'> = (t) => {
+  const c = t.config;
+  const shifted = new Date(new Date(t.ref.run.logicalDate).getTime() - (parseDuration(c.executionDelta) ?? 0)).toISOString();
+  return waitFor(t, {
     kind: 'pipeline',
     pipelineId: c.pipelineId,
     logicalDate: shifted,
     ...(c.stepId !== undefined ? { stepId: c.stepId } : {}),
-    ...(c.allowedStates ? { allowedStates: c.allowedStates } : {}),
-    ...(c.failedStates ? { failedStates: c.failedStates } : {}),
-  };
-}
+    allowedStates: c.allowedStates,
+    failedStates: c.failedStates,
+  });
+};
 
-export async function runSensor(
-  step: StepSpec,
-  config: Record<string, unknown>,
-  call: StepCall,
-  logicalDate: string,
-  heartbeatTimeoutMs: number,
-  events: SensorEvents | undefined,
-  progress: SensorProgress,
-  changed: () => void,
+/** Checks until a match or the deadline, in the sensor's mode; S3 events for `bucket` wake it. */
+async function waitFor(
+  { config, ref, step, env, progress, changed }: TryContext<'sensor.s3Key' | 'sensor.pipeline'>,
+  check: S3KeyCheck | PipelineCheck,
+  bucket = '',
 ): Promise<SensorOutcome> {
   const timing = sensorTiming(config);
-  const check = checkOf(step, config, logicalDate);
+  const heartbeatTimeoutMs = parseDuration(step.heartbeatTimeout) ?? 0;
   const deadline = Date.now() + timing.timeoutMs;
-  const retry = { maximumAttempts: 3, initialInterval: '1s', nonRetryableErrorTypes: STEP_FAILURE_TYPES };
+  const retry = { maximumAttempts: 3, initialInterval: '1s', nonRetryableErrorTypes: NOT_RETRIED_BY_TEMPORAL };
   let note: string;
-  const bucket = check.kind === 's3Key' ? check.bucket : '';
-  const eventCount = (): number => events?.count(bucket) ?? 0;
+  const eventCount = (): number => env.events?.count(bucket) ?? 0;
   if (timing.mode === 'poke') {
     progress.note = `poking every ${formatDuration(timing.pokeIntervalMs)}`;
     changed();
     // An S3 event for the bucket cancels the poke and starts another, which looks at once.
     for (let poke = 1; ; poke++) {
       const { pokeSensor } = proxyActivities<TrainyardActivities>({
-        activityId: `${step.id}#${call.attempt}${poke > 1 ? `.${poke}` : ''}`,
+        activityId: `${step.id}#${ref.attempt}${poke > 1 ? `.${poke}` : ''}`,
         startToCloseTimeout: Math.max(deadline - Date.now(), 0) + POKE_GRACE_MS,
         heartbeatTimeout: heartbeatTimeoutMs,
         retry,
@@ -91,7 +70,7 @@ export async function runSensor(
       });
       const seen = eventCount();
       const scope = new CancellationScope();
-      const poking = scope.run(() => pokeSensor({ ...call, check, timing, deadline: new Date(deadline).toISOString() }));
+      const poking = scope.run(() => pokeSensor({ ...ref, check, timing, deadline: new Date(deadline).toISOString() }));
       const woken = await Promise.race([poking.then(() => false), condition(() => eventCount() !== seen).then(() => true)]);
       if (woken && deadline > Date.now()) {
         scope.cancel();
@@ -113,7 +92,7 @@ export async function runSensor(
     });
     for (let checks = 1; ; checks++) {
       const seen = eventCount();
-      const result = await checkSensor({ ...call, check });
+      const result = await checkSensor({ ...ref, check });
       if (result.matched) return { xcom: result.xcom };
       note = `${result.note} (${checks} check${checks === 1 ? '' : 's'})`;
       const left = deadline - Date.now();
@@ -126,5 +105,5 @@ export async function runSensor(
   }
   const message = `sensor timed out after ${formatDuration(timing.timeoutMs)}: ${note}`;
   if (timing.softFail) return { skipped: `${message} (softFail)` };
-  throw ApplicationFailure.nonRetryable(message, FailureTypes.sensorTimeout);
+  throw failure('sensorTimeout', message);
 }

@@ -1,12 +1,15 @@
 /**
- * The pipelineRun workflow's public surface: input, result, queries and search
- * attributes. Plain JSON interfaces, evolved by adding optional fields.
+ * The pipelineRun workflow's public surface: its name, input, live state, the
+ * signals it takes and the query that reads it. Plain JSON interfaces, evolved
+ * by adding optional fields.
+ *
+ *   const handle = await client.workflow.start(PIPELINE_RUN_WORKFLOW, { taskQueue, workflowId, args: [input] });
+ *   const state: RunState = await handle.query(runStateQuery);
  */
-import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { Json, PipelineSpec, StepKind, StepState, TriggerRule } from '../pipeline';
+import type { Json, PipelineSpec, RunRef, Runner, StepKind, StepState, TriggerRule } from '../pipeline';
 
-export type Runner = 'local' | 'kubernetes';
+export const PIPELINE_RUN_WORKFLOW = 'pipelineRun';
 
 export interface PipelineRunInput {
   spec: PipelineSpec;
@@ -16,31 +19,39 @@ export interface PipelineRunInput {
   params?: Record<string, Json>;
   /** ISO-8601; defaults to the schedule's time for scheduled runs, else the start time. */
   logicalDate?: string;
-  /** How container steps run. @default 'local' */
+  /**
+   * How container steps run. Callers resolve it with `resolveRunner` (request, pipeline,
+   * deployment default); when absent the run uses the pipeline's, else `local`.
+   */
   runner?: Runner;
 }
 
-export interface StepRunState {
+/** One step's tries as they move along; shared by a run's steps and a mapped step's trials. */
+export interface TryProgress {
+  state: StepState | 'pending' | 'pruned';
+  /** The current or last try, 1-based; 0 before the first. */
+  attempt: number;
+  maxAttempts: number;
+  startedAt?: string;
+  endedAt?: string;
+  error?: string;
+  /** For a waiting sensor: what it saw last and when it looks again. */
+  note?: string;
+}
+
+export interface StepRunState extends TryProgress {
   id: string;
   kind: StepKind;
   group?: string;
   upstream: string[];
   triggerRule: TriggerRule;
   state: StepState;
-  /** The current or last try, 1-based; 0 before the first. */
-  attempt: number;
-  maxAttempts: number;
-  startedAt?: string;
-  endedAt?: string;
   /** The step's XCom; absent when it produced none. */
   output?: Json;
-  error?: string;
   /** For branch steps: the followers it chose. */
   chosen?: string[];
   /** For mapped steps: the fan-out, filled in as it runs and settles. */
   map?: MapStepSummary;
-  /** For a waiting sensor: what it saw last and when it looks again. */
-  note?: string;
 }
 
 /** A mapped step at a glance; each index's own state is the trial workflow's `trialState`. */
@@ -63,12 +74,8 @@ export interface MapStepSummary {
 export type RunStatus = 'running' | 'success' | 'failed' | 'cancelled';
 
 export interface RunState {
-  pipelineId: string;
-  pipelineVersion: string;
-  runId: string;
-  logicalDate: string;
-  runner: Runner;
-  params: Record<string, Json>;
+  /** Which run this is: pipeline, version, id, logical date, params and runner. */
+  run: RunRef;
   status: RunStatus;
   startedAt: string;
   endedAt?: string;
@@ -92,21 +99,3 @@ export const s3ObjectEventSignal = defineSignal<[S3ObjectEvent]>('s3ObjectEvent'
 
 /** The live state of a run: every step, its attempt, times and XCom. */
 export const runStateQuery = defineQuery<RunState>('runState');
-
-export const searchAttributes = {
-  pipelineId: defineSearchAttributeKey('TrainyardPipelineId', 'KEYWORD'),
-  pipelineVersion: defineSearchAttributeKey('TrainyardPipelineVersion', 'KEYWORD'),
-  runState: defineSearchAttributeKey('TrainyardRunState', 'KEYWORD'),
-  logicalDate: defineSearchAttributeKey('TrainyardLogicalDate', 'DATETIME'),
-  /** On a mapped step's coordinator and trials: the run they belong to. */
-  parentRunId: defineSearchAttributeKey('TrainyardParentRunId', 'KEYWORD'),
-  /** On a mapped step's coordinator and trials: the step. */
-  stepId: defineSearchAttributeKey('TrainyardStepId', 'KEYWORD'),
-  /** On a trial: its map index. */
-  mapIndex: defineSearchAttributeKey('TrainyardMapIndex', 'INT'),
-} as const;
-
-export const PIPELINE_RUN_WORKFLOW = 'pipelineRun';
-
-export const MAP_STEP_WORKFLOW = 'mapStep';
-export const MAP_TRIAL_WORKFLOW = 'mapTrial';

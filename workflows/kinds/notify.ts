@@ -1,0 +1,4 @@
+/** A `notify` try: one POST to the webhook. */
+import type { TryRunner } from './try';
+
+export const notifyTry: TryRunner<'notify'> = ({ config, ref, acts }) => acts.notify({ ...ref, ...config });
