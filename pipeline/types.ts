@@ -12,6 +12,7 @@ export const TRIGGER_RULES = [
   'all_success',
   'all_failed',
   'all_done',
+  'all_done_min_one_success',
   'all_skipped',
   'one_success',
   'one_failed',

@@ -1,14 +1,17 @@
 /**
  * Every trigger rule against every pair of upstream states, run for real: one
  * pipeline whose sources end in each state (success, failed, skipped by a
- * branch, upstream_failed) and one target step per rule and pair.
+ * branch, upstream_failed) and one target step per rule and pair. A second
+ * pipeline shows a step settling early, while one of its upstreams still runs.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TRIGGER_RULES, type TriggerRule, pipeline } from '../../pipeline';
-import { fail, noop } from '../support/tasks';
-import { type Finished, type TestWorker, runToEnd, startDevServer, startWorker, step } from '../support/temporal';
+import { runStateQuery } from '../../workflows/definitions';
+import { fail, hold, noop } from '../support/tasks';
+import { type Finished, type TestWorker, eventually, runToEnd, startDevServer, startRun, startWorker, states, step } from '../support/temporal';
 
 type Source = 'S' | 'F' | 'K' | 'U';
 const PAIRS: [Source, Source][] = [
@@ -18,12 +21,19 @@ const PAIRS: [Source, Source][] = [
 const s = 'success';
 const k = 'skipped';
 const uf = 'upstream_failed';
-/** Expected final state of the target, per rule, in PAIRS order (Airflow's semantics). */
+/**
+ * Expected final state of the target, per rule, in PAIRS order (Airflow's semantics).
+ * The branch skips K1 and K2 in the run's first workflow task, before any failing
+ * task's activity has returned, and Airflow settles a step on what has finished so
+ * far: so all_success is already skipped by the time F1 fails or U2 is upstream_failed
+ * (FK, KU). Only when a failure and a skip are seen together does the failure win.
+ */
 const EXPECTED: Record<TriggerRule, string[]> = {
   //                           SS  SF  SK  SU  FF  FK  FU  KK  KU  UU
-  all_success:                 [s,  uf, k,  uf, uf, uf, uf, k,  uf, uf],
+  all_success:                 [s,  uf, k,  uf, uf, k,  uf, k,  k,  uf],
   all_failed:                  [k,  k,  k,  k,  s,  k,  s,  k,  k,  s],
   all_done:                    [s,  s,  s,  s,  s,  s,  s,  s,  s,  s],
+  all_done_min_one_success:    [s,  s,  k,  s,  uf, k,  uf, k,  k,  uf],
   all_skipped:                 [k,  k,  k,  k,  k,  k,  k,  s,  k,  k],
   one_success:                 [s,  s,  s,  s,  uf, uf, uf, k,  uf, uf],
   one_failed:                  [k,  s,  k,  s,  s,  s,  s,  k,  s,  s],
@@ -51,13 +61,30 @@ const table = pipeline({ id: 'trigger_rule_table' }, (p) => {
   }
 });
 
+/**
+ * quick_fail fails at once and the branch skips passed_over, while slow holds for
+ * seconds: strict (all_success) and no_skips (none_skipped) are decided by the
+ * upstreams already finished, so they settle before slow ends; the run must still
+ * wait for slow, whose result and follower count.
+ */
+const SLOW_MS = 3_000;
+const early = pipeline({ id: 'trigger_rule_early' }, (p) => {
+  p.task('quick_fail', fail, null);
+  p.task('slow', hold, { ms: SLOW_MS, value: 'late' });
+  p.branch('gate', { cases: [], otherwise: [] });
+  p.task('passed_over', noop, null, { after: ['gate'] });
+  p.task('strict', noop, null, { after: ['quick_fail', 'slow'] });
+  p.task('no_skips', noop, null, { after: ['passed_over', 'slow'], triggerRule: 'none_skipped' });
+  p.task('after_slow', noop, null, { after: ['slow'] });
+});
+
 describe('trigger rules in a real run', () => {
   let env: TestWorkflowEnvironment;
   let worker: TestWorker;
   let run: Finished;
   before(async () => {
     env = await startDevServer();
-    worker = await startWorker(env, [table]);
+    worker = await startWorker(env, [table, early]);
     run = await runToEnd(env, worker, table);
   });
   after(async () => {
@@ -83,5 +110,37 @@ describe('trigger rules in a real run', () => {
     assert.equal(run.state.status, 'failed');
     assert.match(run.error ?? '', /F1/);
     assert.match(run.error ?? '', /F2/);
+  });
+
+  it('settles a step as soon as its finished upstreams decide, while another still runs, and ends only after it', async () => {
+    const handle = await startRun(env, worker, early);
+    const settled = await eventually(
+      'strict upstream_failed and no_skips skipped',
+      async () => {
+        const state = await handle.query(runStateQuery);
+        return step(state, 'strict').state === 'upstream_failed' && step(state, 'no_skips').state === 'skipped' ? state : undefined;
+      },
+      SLOW_MS * 5,
+    );
+    assert.equal(step(settled, 'slow').state, 'running', 'the early decisions came before slow ended');
+    assert.equal(settled.status, 'running');
+
+    await assert.rejects(handle.result(), WorkflowFailedError);
+    const end = await handle.query(runStateQuery);
+    assert.equal(end.status, 'failed');
+    assert.deepEqual(states(end), {
+      quick_fail: 'failed',
+      slow: 'success',
+      gate: 'success',
+      passed_over: 'skipped',
+      strict: 'upstream_failed',
+      no_skips: 'skipped',
+      after_slow: 'success',
+    });
+    assert.deepEqual(step(end, 'slow').output, { index: null, value: 'late' });
+    assert.deepEqual(end.failedSteps, ['quick_fail']);
+    const endedAt = (id: string): number => Date.parse(step(end, id).endedAt ?? '');
+    assert.ok(endedAt('strict') < endedAt('slow'), 'strict settled before slow ended');
+    assert.ok(Date.parse(end.endedAt ?? '') >= endedAt('after_slow'), 'the run ended after slow and its follower');
   });
 });
