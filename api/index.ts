@@ -10,9 +10,13 @@
  *   GET  /runs/:runId             a run's state: status, steps, XCom
  *   POST /codec/decode, /encode   Temporal's remote codec protocol, for the Web UI
  *
- * `node dist/api/main.js` serves it with the worker's configuration.
+ * `node dist/api/main.js` and `trainyard api` serve it with the worker's
+ * configuration, through `runApi`.
  */
 export { createApp, type AppDeps } from './app';
 export { TEMPORAL_CLIENT, PIPELINE_REGISTRY, TASK_QUEUE, TEMPORAL_UI_URL, type Token } from './temporal/temporal.tokens';
 export type { RunCreated } from './runs/dto/run-created';
 export type { PipelineDetail, PipelineSummary } from './pipelines/pipelines.controller';
+export { runApi, ENV_SETTING_NAMES, type RunApiOptions, type SettingNames } from './run-api';
+export { apiSettingsFrom, codecOriginsFrom, type ApiSettings } from './api-settings';
+export { hostFrom, portFrom, DEFAULT_API_HOST, DEFAULT_API_PORT } from './listen-address';

@@ -83,7 +83,8 @@ export interface KubernetesAccess {
   namespace: string;
 }
 
-function findProjectRoot(from: string): string {
+/** The nearest folder at or above `from` that holds a package.json. */
+export function findProjectRoot(from: string): string {
   for (let dir = from; ; dir = path.dirname(dir)) {
     if (existsSync(path.join(dir, 'package.json'))) return dir;
     if (path.dirname(dir) === dir) return path.resolve(from, '..');

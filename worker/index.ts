@@ -3,6 +3,8 @@ export { loadConfig, PROJECT_ROOT, type KubernetesAccess, type PayloadSettings, 
 export { connectClient, connectWorker } from './connection';
 export { createWorker, WORKFLOW_BUNDLE_PATH, type CreateWorkerOptions, type TrainyardWorker } from './create-worker';
 export { openPayloadCodec, type OpenedPayloadCodec } from './payload-codec';
-export { createRegistry, loadPipelineModules, type PipelineRegistry } from './registry';
+export { createRegistry, loadPipelineModules, type PipelineRegistry, type RegistryEntry } from './registry';
+export { PipelineModuleError, resolvePipelineModule } from './module-path';
+export { runWorker, type RunWorkerOptions } from './run-worker';
 export { ensureSchedules, scheduleIdOf, scheduleOptions } from './schedules';
 export { ensureSearchAttributes } from './search-attributes';

@@ -65,6 +65,30 @@ describe('api/main', { timeout: 60_000 }, () => {
     }
   });
 
+  it('listens on the address TRAINYARD_API_HOST names, and only there', async () => {
+    const { child, output } = startMain({ TEMPORAL_ADDRESS: env.address, TRAINYARD_API_PORT: '0', TRAINYARD_API_HOST: '127.0.0.2' });
+    try {
+      const url = await eventually('the startup line', () => /^trainyard api on (http:\/\/127\.0\.0\.2:(\d+))\n$/.exec(output().stdout) ?? undefined, 30_000);
+      const res = await fetch(`${url[1]}/pipelines`);
+      assert.equal(res.status, 200);
+      await assert.rejects(fetch(`http://127.0.0.1:${url[2]}/pipelines`), 'nothing answers on 127.0.0.1 at that port');
+      child.kill('SIGTERM');
+      assert.equal(await exitCode(child), 0);
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses a TRAINYARD_API_HOST that is no address in one line, and exits 1', async () => {
+    const { child, output } = startMain({ TEMPORAL_ADDRESS: env.address, TRAINYARD_API_HOST: 'http://0.0.0.0' });
+    assert.equal(await exitCode(child), 1);
+    assert.equal(
+      output().stderr,
+      "trainyard api: TRAINYARD_API_HOST 'http://0.0.0.0' is not an address to listen on; use an IP address such as 127.0.0.1 (this machine only) or 0.0.0.0 (every interface), or a host name\n",
+    );
+    assert.equal(output().stdout, '');
+  });
+
   it('says in one line that the port is in use, and exits 1', async () => {
     const taken = await listening();
     try {

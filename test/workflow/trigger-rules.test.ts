@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TRIGGER_RULES, type TriggerRule, pipeline } from '../../pipeline';
-import { runStateQuery } from '../../workflows/definitions';
+import { runStateQuery } from '../../contract';
 import { fail, hold, noop } from '../support/tasks';
 import { type Finished, type TestWorker, eventually, runToEnd, startDevServer, startRun, startWorker, states, step } from '../support/temporal';
 
