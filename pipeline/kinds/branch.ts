@@ -53,7 +53,10 @@ export const branchKind = defineKind({
     if (config.cases !== undefined) {
       if (!Array.isArray(config.cases)) problems.push(`${where}: cases must be a list of { if, then }`);
       else {
-        for (const [i, c] of (config.cases as unknown as Record<string, unknown>[]).entries()) {
+        // Read as written, not as typed: a spec from any client may hold anything here.
+        const cases: readonly unknown[] = config.cases;
+        for (const [i, item] of cases.entries()) {
+          const c = item as Partial<Record<string, unknown>> | null | undefined;
           if (typeof c?.if !== 'string') problems.push(`${where}: cases[${i}].if must be a condition string`);
           else {
             try {
