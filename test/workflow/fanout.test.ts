@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { fanoutPipeline, runFanout } from '../support/fanout';
-import { type TestWorker, startDevServer, startWorker } from '../support/temporal';
+import { type TestWorker, fanoutPipeline, runFanout, startDevServer, startWorker } from '../../harness';
 
 /** Temporal's per-workflow limits this design must stay under. */
 const MAX_EVENTS = 10_240;
