@@ -5,6 +5,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { type PipelineSpec, pipeline, specVersion } from '../../pipeline';
 import { ensureSchedules, scheduleIdOf } from '../../worker';
 import { PIPELINE_RUN_WORKFLOW, type RunState, runStateQuery } from '../../contract';
+import { historyText, withPlantedResult } from '../support/history';
 import { echo, noop } from '../support/tasks';
 import { type WebhookSink, startWebhookSink } from '../support/webhook';
 import { eventually, runToEnd, step } from '../support/temporal';
@@ -69,8 +70,12 @@ describe('the run seen from outside', () => {
     assert.equal(unset.state, 'failed');
     assert.match(unset.error ?? '', /NOT_SET_ANYWHERE is not set on the worker/);
     assert.match(error ?? '', /tell_unset/);
-    const history = JSON.stringify(await temporal.env.client.workflow.getHandle(state.run.runId).fetchHistory());
+    const fetched = await temporal.env.client.workflow.getHandle(state.run.runId).fetchHistory();
+    const history = historyText(fetched);
+    assert.ok(history.includes('accuracy 0.97 for ml-team'), 'the search sees into payloads: it finds the text the notify step was given');
     assert.equal(history.includes('s3cr3t-webhook-path'), false);
+    const leaked = withPlantedResult(fetched, { url: `${hook.url}${SECRET_PATH}` });
+    assert.ok(historyText(leaked).includes('s3cr3t-webhook-path'), 'the search finds the URL where a step returned it');
   });
 
   it('records spec and version in the input and makes runs findable by search attributes', async () => {
