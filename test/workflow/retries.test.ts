@@ -50,10 +50,14 @@ describe('retries seen live on the dev server', () => {
   });
 });
 
+/** The tries of each run whose signal aborted while the task was running, in order. */
+const abortedTries = new Map<string, number[]>();
+/** Runs for a minute unless its signal aborts, and records the try whose signal did. */
 const slowTask = defineTask('test.slow', async (_args: null, ctx) => {
   await new Promise((resolve) => {
     const timer = setTimeout(resolve, 60_000);
     ctx.signal.addEventListener('abort', () => {
+      abortedTries.set(ctx.runId, [...(abortedTries.get(ctx.runId) ?? []), ctx.attempt]);
       clearTimeout(timer);
       resolve(undefined);
     });
@@ -75,5 +79,6 @@ describe('task step timeouts', () => {
     assert.equal(s.attempt, 2);
     assert.match(s.error ?? '', /timed out after 500ms/);
     assert.ok(Date.now() - started < 20_000, 'the tries ended at their timeout, not at the server backstop');
+    assert.deepEqual(abortedTries.get(state.run.runId), [1, 2], 'each timed-out try saw its signal abort');
   });
 });
