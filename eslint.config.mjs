@@ -3,6 +3,7 @@ import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+const notWorkflows = { group: ['**/workflows', '**/workflows/*', '**/workflows/**'], message: 'Import the run contract (contract/), not a file of workflows/.' };
 
 export default tseslint.config(
   // examples/external-project is a separate package, compiled against the installed one by its own test.
@@ -20,11 +21,17 @@ export default tseslint.config(
   },
   {
     // Clients of a run know it by its contract (contract/), never by the workflow code that runs it.
-    files: ['activities/**/*.ts', 'api/**/*.ts', 'worker/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'test/**/*.ts', 'codec/**/*.ts', 'examples/**/*.ts'],
+    files: ['activities/**/*.ts', 'api/**/*.ts', 'worker/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'harness/**/*.ts', 'test/**/*.ts', 'codec/**/*.ts', 'examples/**/*.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { patterns: [notWorkflows] }] },
+  },
+  {
+    // Benchmarks share servers and workers with tests through harness/, never by reaching into test/
+    // (and the harness itself depends on no test). Restating notWorkflows: a later block replaces the rule's options.
+    files: ['bench/**/*.ts', 'harness/**/*.ts'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/workflows', '**/workflows/*', '**/workflows/**'], message: 'Import the run contract (contract/), not a file of workflows/.' }] },
+        { patterns: [notWorkflows, { group: ['**/test', '**/test/**'], message: 'Benchmarks and the harness import harness/ (and product code), never test/.' }] },
       ],
     },
   },

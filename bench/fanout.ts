@@ -9,8 +9,7 @@
  *
  *   node dist/bench/fanout.js
  */
-import { fanoutPipeline, runFanout } from '../test/support/fanout';
-import { startDevServer, startWorker } from '../test/support/temporal';
+import { fanoutPipeline, runFanout, startDevServer, startWorker } from '../harness';
 import { writeResults } from './results';
 
 async function main(): Promise<void> {

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { temporal } from '@temporalio/proto';
 import { defineTask, pipeline } from '../pipeline';
 import { PIPELINE_RUN_WORKFLOW } from '../contract';
-import { startDevServer, startWorker } from '../test/support/temporal';
+import { startDevServer, startWorker } from '../harness';
 import { eventMillis, percentile, writeResults } from './results';
 
 const EventType = temporal.api.enums.v1.EventType;

@@ -19,7 +19,7 @@ import { temporal } from '@temporalio/proto';
 import { pipeline } from '../pipeline';
 import { startLocalCluster } from '../scripts/local-cluster';
 import { DefaultLogger } from '@temporalio/worker';
-import { startDevServer, startWorker, useLogger } from '../test/support/temporal';
+import { startDevServer, startWorker, useLogger } from '../harness';
 import { PIPELINE_RUN_WORKFLOW } from '../contract';
 import { eventMillis, percentile, writeResults } from './results';
 

@@ -45,9 +45,7 @@ import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { formatDuration, parseDuration } from '../pipeline';
 import { PIPELINE_RUN_WORKFLOW, type PipelineRunInput, type RunState } from '../contract';
-import { type NodeProcess, exitCode, spawnNode } from '../test/support/process';
-import { type TestS3, startTestS3 } from '../test/support/s3';
-import { eventually, startDevServer, tempStateDir } from '../test/support/temporal';
+import { type NodeProcess, type TestS3, eventually, exitCode, spawnNode, startDevServer, startTestS3, tempStateDir } from '../harness';
 import { SENSOR_BENCH_BUCKET, SENSOR_BENCH_STEP, sensorBenchKey, sensorBenchPipeline } from './sensor-pipeline';
 import { type Target, eventMillis, formatResults, percentile, writeResults } from './results';
 

@@ -115,7 +115,7 @@ describe('an external project on the packed package', { timeout: 300_000 }, () =
     for (const file of ['dist/pipeline/index.js', 'dist/pipeline/index.d.ts', 'dist/cli/main.js', 'dist/worker/main.js', 'dist/api/main.js', 'dist/workflow-bundle.js', 'README.md', 'package.json']) {
       assert.ok(tarball.files.includes(file), `${file} is in the tarball`);
     }
-    const stray = tarball.files.filter((f) => /^dist\/(test|bench|scripts|examples)\//.test(f) || f.endsWith('.map') || !/^(dist\/|README\.md$|package\.json$)/.test(f));
+    const stray = tarball.files.filter((f) => /^dist\/(test|bench|harness|scripts|examples)\//.test(f) || f.endsWith('.map') || !/^(dist\/|README\.md$|package\.json$)/.test(f));
     assert.deepEqual(stray, []);
     assert.equal(tarball.manifest.bin?.trainyard, 'dist/cli/main.js');
   });

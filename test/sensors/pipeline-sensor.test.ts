@@ -1,11 +1,11 @@
 /** pipeline sensors (ExternalTaskSensor) on a real Temporal dev server: other runs found through search attributes. */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { describe, it } from 'node:test';
 import { type WatchedRun, pipeline } from '../../pipeline';
 import { type RunState, runStateQuery } from '../../contract';
 import { fail, hold } from '../support/tasks';
-import { type TestWorker, eventually, runToEnd, startDevServer, startRun, startWorker, step } from '../support/temporal';
+import { eventually, runToEnd, startRun, step } from '../support/temporal';
+import { useWorkflowWorker } from '../support/workflow-worker';
 import { sensorHistory } from './history';
 
 const producer = pipeline({ id: 'producer' }, (p) => {
@@ -26,27 +26,18 @@ const waitsForYesterday = pipeline({ id: 'consumer_delta' }, (p) => {
 });
 
 describe('pipeline sensor', { timeout: 180_000 }, () => {
-  let env: TestWorkflowEnvironment;
-  let worker: TestWorker;
-  before(async () => {
-    env = await startDevServer();
-    worker = await startWorker(env, [producer, waitsForStep, waitsForFailure, waitsForYesterday]);
-  });
-  after(async () => {
-    await worker?.stop();
-    await env?.teardown();
-  });
+  const temporal = useWorkflowWorker([producer, waitsForStep, waitsForFailure, waitsForYesterday]);
 
   it("waits for another pipeline's step on the same logical date, then passes on that run", async () => {
-    const consumer = await startRun(env, worker, waitsForStep, { logicalDate: '2026-04-01T00:00:00Z' });
+    const consumer = await startRun(temporal.env, temporal.worker, waitsForStep, { logicalDate: '2026-04-01T00:00:00Z' });
     await eventually('the sensor to report the missing run', async () => {
       const note = step(await consumer.query(runStateQuery), 'wait_for_features').note ?? '';
       return /no run of producer step 'publish_features' for 2026-04-01T00:00:00.000Z yet/.test(note) ? note : undefined;
     }, 30_000);
     // A run of another date does not count.
-    await runToEnd(env, worker, producer, { logicalDate: '2026-03-31T00:00:00Z' });
+    await runToEnd(temporal.env, temporal.worker, producer, { logicalDate: '2026-03-31T00:00:00Z' });
     assert.equal(step(await consumer.query(runStateQuery), 'wait_for_features').state, 'running');
-    const upstream = await startRun(env, worker, producer, { logicalDate: '2026-04-01T00:00:00Z' });
+    const upstream = await startRun(temporal.env, temporal.worker, producer, { logicalDate: '2026-04-01T00:00:00Z' });
     const result = (await consumer.result()) as RunState;
     const seen = step(result, 'wait_for_features').output as unknown as WatchedRun;
     assert.deepEqual(seen, {
@@ -61,8 +52,8 @@ describe('pipeline sensor', { timeout: 180_000 }, () => {
 
   it('fails at once when the step reaches a failed state, long before its timeout', async () => {
     const began = Date.now();
-    const consumer = await startRun(env, worker, waitsForFailure, { logicalDate: '2026-04-02T00:00:00Z' });
-    const upstream = await startRun(env, worker, producer, { logicalDate: '2026-04-02T00:00:00Z' });
+    const consumer = await startRun(temporal.env, temporal.worker, waitsForFailure, { logicalDate: '2026-04-02T00:00:00Z' });
+    const upstream = await startRun(temporal.env, temporal.worker, producer, { logicalDate: '2026-04-02T00:00:00Z' });
     await upstream.result().catch(() => undefined);
     await assert.rejects(consumer.result());
     const state = await consumer.query(runStateQuery);
@@ -74,9 +65,9 @@ describe('pipeline sensor', { timeout: 180_000 }, () => {
   });
 
   it('waits for the whole run of the day before (executionDelta), with custom allowed states', async () => {
-    const yesterday = await runToEnd(env, worker, producer, { logicalDate: '2026-05-09T00:00:00Z' });
+    const yesterday = await runToEnd(temporal.env, temporal.worker, producer, { logicalDate: '2026-05-09T00:00:00Z' });
     assert.equal(yesterday.state.status, 'failed');
-    const { state } = await runToEnd(env, worker, waitsForYesterday, { logicalDate: '2026-05-10T00:00:00Z' });
+    const { state } = await runToEnd(temporal.env, temporal.worker, waitsForYesterday, { logicalDate: '2026-05-10T00:00:00Z' });
     const seen = step(state, 'wait_for_yesterday').output as unknown as WatchedRun;
     assert.equal(state.status, 'success');
     assert.equal(seen.runId, yesterday.state.run.runId);

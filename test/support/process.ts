@@ -1,30 +1,7 @@
-/** Helpers for tests that run Trainyard's entry points as real child processes. */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import { once } from 'node:events';
+/** Child processes in tests: the harness's entry-point processes, and whether a process still lives. */
 import { readFileSync } from 'node:fs';
 
-export interface NodeProcess {
-  child: ChildProcessWithoutNullStreams;
-  /** What the process printed so far. */
-  output: () => { stdout: string; stderr: string };
-}
-
-/** Starts `node SCRIPT` with extra environment variables, collecting its output. */
-export function spawnNode(script: string, env: Record<string, string>): NodeProcess {
-  const child = spawn(process.execPath, [script], { env: { ...process.env, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  return { child, output: () => ({ stdout, stderr }) };
-}
-
-/** The process's exit code, once it has exited. */
-export async function exitCode(child: ChildProcessWithoutNullStreams): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode;
-  const [code] = (await once(child, 'exit')) as [number | null];
-  return code;
-}
+export { type NodeProcess, exitCode, spawnNode } from '../../harness';
 
 /** True while the process exists and is not a zombie waiting to be reaped. */
 export function processAlive(pid: number): boolean {

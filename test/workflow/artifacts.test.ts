@@ -15,6 +15,7 @@ import { defineTask, pipeline } from '../../pipeline';
 import { loadConfig } from '../../worker/config';
 import { type RunState, runStateQuery } from '../../contract';
 import { type TestArtifactStore, startArtifactStore } from '../support/artifact-store';
+import { historyText } from '../support/history';
 import { type TestWorker, runToEnd, startDevServer, startRun, startWorker, step } from '../support/temporal';
 
 const BUCKET = 'trainyard-artifacts';
@@ -66,18 +67,6 @@ const onDisk = pipeline({ id: 'artifacts_file' }, (p) => {
 /** The test process's environment without any S3 settings, so only what a test adds is there. */
 function withoutS3Settings(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(env).filter(([name]) => !/^(AWS_|TRAINYARD_S3_|TRAINYARD_ARTIFACTS_)/.test(name)));
-}
-
-/**
- * Every string and byte field of a history (payloads decoded as UTF-8), so a test
- * can look for text in it; JSON.stringify would go through protobufjs' toJSON,
- * which turns bytes into base64.
- */
-function historyText(value: unknown, out: string[] = []): string {
-  if (typeof value === 'string') out.push(value);
-  else if (value instanceof Uint8Array) out.push(Buffer.from(value).toString('utf8'));
-  else if (value && typeof value === 'object') for (const item of Object.values(value)) historyText(item, out);
-  return out.join('\n');
 }
 
 describe('artifacts in object storage', { timeout: 180_000 }, () => {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { describe, it } from 'node:test';
 import { defineTask, pipeline } from '../../pipeline';
 import { echo, noop } from '../support/tasks';
-import { type TestWorker, runToEnd, startDevServer, startWorker, states, step } from '../support/temporal';
+import { runToEnd, states, step } from '../support/temporal';
+import { useWorkflowWorker } from '../support/workflow-worker';
 
 const pickRight = defineTask('test.pick_right', (args: { arm: string }) => [args.arm]);
 
@@ -35,19 +35,10 @@ const declarative = forked('branch_declarative', (p) =>
 const byFunction = forked('branch_function', (p) => p.branch('gate', { fn: pickRight, args: { arm: '{{ params.arm }}' } }, { after: ['start'] }));
 
 describe('branching and skip propagation', () => {
-  let env: TestWorkflowEnvironment;
-  let worker: TestWorker;
-  before(async () => {
-    env = await startDevServer();
-    worker = await startWorker(env, [declarative, byFunction]);
-  });
-  after(async () => {
-    await worker?.stop();
-    await env?.teardown();
-  });
+  const temporal = useWorkflowWorker([declarative, byFunction]);
 
   it('skips the unchosen arm through every level, and joins with none_failed_min_one_success', async () => {
-    const { state, error } = await runToEnd(env, worker, declarative);
+    const { state, error } = await runToEnd(temporal.env, temporal.worker, declarative);
     assert.equal(error, undefined);
     assert.deepEqual(states(state), {
       start: 'success',
@@ -68,7 +59,7 @@ describe('branching and skip propagation', () => {
   });
 
   it('takes the other arm when the condition is false', async () => {
-    const { state } = await runToEnd(env, worker, declarative, { params: { go: 'right' } });
+    const { state } = await runToEnd(temporal.env, temporal.worker, declarative, { params: { go: 'right' } });
     assert.equal(step(state, 'left').state, 'skipped');
     assert.equal(step(state, 'left3').state, 'skipped');
     assert.equal(step(state, 'right3').state, 'success');
@@ -76,7 +67,7 @@ describe('branching and skip propagation', () => {
   });
 
   it('lets a registered function choose the followers', async () => {
-    const { state, error } = await runToEnd(env, worker, byFunction);
+    const { state, error } = await runToEnd(temporal.env, temporal.worker, byFunction);
     assert.equal(error, undefined);
     assert.deepEqual(step(state, 'gate').chosen, ['right']);
     assert.equal(step(state, 'left2').state, 'skipped');
@@ -85,7 +76,7 @@ describe('branching and skip propagation', () => {
   });
 
   it('fails the branch when the function picks a step that is not a follower', async () => {
-    const { state, error } = await runToEnd(env, worker, byFunction, { params: { arm: 'final' } });
+    const { state, error } = await runToEnd(temporal.env, temporal.worker, byFunction, { params: { arm: 'final' } });
     assert.equal(step(state, 'gate').state, 'failed');
     assert.equal(step(state, 'gate').attempt, 1, 'a wrong choice is not retried');
     assert.match(step(state, 'gate').error ?? '', /final, which is not a direct follower; followers: left, right/);

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { fanoutPipeline, runFanout } from '../support/fanout';
-import { type TestWorker, startDevServer, startWorker } from '../support/temporal';
+import { describe, it } from 'node:test';
+import { fanoutPipeline, runFanout } from '../../harness';
+import { useWorkflowWorker } from '../support/workflow-worker';
 
 /** Temporal's per-workflow limits this design must stay under. */
 const MAX_EVENTS = 10_240;
@@ -12,20 +11,11 @@ const small = fanoutPipeline(1024);
 const large = fanoutPipeline(10_240);
 
 describe('wide fan-out keeps every history small', () => {
-  let env: TestWorkflowEnvironment;
-  let worker: TestWorker;
-  before(async () => {
-    env = await startDevServer();
-    worker = await startWorker(env, [small, large]);
-  });
-  after(async () => {
-    await worker?.stop();
-    await env?.teardown();
-  });
+  const temporal = useWorkflowWorker([small, large]);
 
   for (const [n, pipe] of [[1024, small], [10_240, large]] as const) {
     it(`maps ${n} indices, one child workflow each, with no history over ${MAX_EVENTS} events`, async () => {
-      const f = await runFanout(env, worker, pipe);
+      const f = await runFanout(temporal.env, temporal.worker, pipe);
       const summary = JSON.stringify({ ...f, state: undefined });
       assert.equal(f.state.status, 'success');
       assert.equal(f.trials, n, summary);

@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { after, describe, it } from 'node:test';
 import { runDirectory } from '../../activities/process-runner';
 import { type Pipeline, pipeline } from '../../pipeline';
-import { type TestWorker, runToEnd, startDevServer, startWorker, step } from '../support/temporal';
+import { runToEnd, step } from '../support/temporal';
+import { useWorkflowWorker } from '../support/workflow-worker';
 
 /**
  * One trial: prints `trainyard.metric` lines whose score rises towards its quality,
@@ -97,15 +97,8 @@ function assertGone(pid: number, what: string): void {
 }
 
 describe('early stopping of mapped processes', { timeout: 120_000 }, () => {
-  let env: TestWorkflowEnvironment;
-  let worker: TestWorker;
-  before(async () => {
-    env = await startDevServer();
-    worker = await startWorker(env, [asProcess, asLocalPod], { localImages: { 'trainer:local': IMAGE_DIR } });
-  });
-  after(async () => {
-    await worker?.stop();
-    await env?.teardown();
+  const temporal = useWorkflowWorker([asProcess, asLocalPod], { localImages: { 'trainer:local': IMAGE_DIR } });
+  after(() => {
     for (const pid of recorded) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -116,7 +109,7 @@ describe('early stopping of mapped processes', { timeout: 120_000 }, () => {
   });
 
   const prunesAndKills = async (pipe: Pipeline): Promise<void> => {
-    const { state, error } = await runToEnd(env, worker, pipe);
+    const { state, error } = await runToEnd(temporal.env, temporal.worker, pipe);
     assert.equal(error, undefined, error);
     const trial = step(state, 'trial');
     assert.equal(trial.state, 'success');
@@ -130,7 +123,7 @@ describe('early stopping of mapped processes', { timeout: 120_000 }, () => {
     assert.equal(trial.map?.peakActive, TRIALS.length);
     assert.deepEqual(trial.output, GOOD.map((index) => ({ index, quality: TRIALS[index]?.q })));
 
-    const pids = path.join(runDirectory(path.join(worker.stateDir, 'data'), state.run.runId), 'pids', 'trial');
+    const pids = path.join(runDirectory(path.join(temporal.worker.stateDir, 'data'), state.run.runId), 'pids', 'trial');
     const started = TRIALS.map((_, index) => {
       const file = path.join(pids, `${index}.json`);
       assert.ok(existsSync(file), `index ${index} never recorded its pid`);
@@ -148,11 +141,11 @@ describe('early stopping of mapped processes', { timeout: 120_000 }, () => {
     });
 
     for (const index of BAD) {
-      const { status } = await env.client.workflow.getHandle(`${state.run.runId}/trial/${index}`).describe();
+      const { status } = await temporal.env.client.workflow.getHandle(`${state.run.runId}/trial/${index}`).describe();
       assert.equal(status.name, 'CANCELLED', `trial ${index}`);
     }
     for (const index of GOOD) {
-      const { status } = await env.client.workflow.getHandle(`${state.run.runId}/trial/${index}`).describe();
+      const { status } = await temporal.env.client.workflow.getHandle(`${state.run.runId}/trial/${index}`).describe();
       assert.equal(status.name, 'COMPLETED', `trial ${index}`);
     }
   };

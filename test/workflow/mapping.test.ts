@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { describe, it } from 'node:test';
 import { PipelineValidationError, defineTask, mapValue, pipeline } from '../../pipeline';
 import { mapStateQuery, trialStateQuery } from '../../contract';
 import { aborted, concurrency, echo, hold, noop, train } from '../support/tasks';
-import { type TestWorker, eventually, runToEnd, startDevServer, startWorker, step } from '../support/temporal';
+import { eventually, runToEnd, step } from '../support/temporal';
+import { useWorkflowWorker } from '../support/workflow-worker';
 
 const emit = defineTask('test.emit', (args: { value: unknown }) => args.value as never);
 
@@ -57,19 +57,10 @@ const stopped = pipeline({ id: 'map_early_stop' }, (p) => {
 });
 
 describe('mapped steps (partial + expand) as child workflows', () => {
-  let env: TestWorkflowEnvironment;
-  let worker: TestWorker;
-  before(async () => {
-    env = await startDevServer();
-    worker = await startWorker(env, [product, zipped, fromUpstream, tooLong, capped, partial, stopped]);
-  });
-  after(async () => {
-    await worker?.stop();
-    await env?.teardown();
-  });
+  const temporal = useWorkflowWorker([product, zipped, fromUpstream, tooLong, capped, partial, stopped]);
 
   it('crosses keyed lists in order and hands the ordered outputs downstream', async () => {
-    const { state, error } = await runToEnd(env, worker, product);
+    const { state, error } = await runToEnd(temporal.env, temporal.worker, product);
     assert.equal(error, undefined);
     const cells = (step(state, 'collect').output as { cells: { a: number; b: string; i: string }[] }).cells;
     assert.deepEqual(cells.map((c) => `${c.a}${c.b}`), ['1x', '1y', '2x', '2y', '3x', '3y']);
@@ -78,31 +69,31 @@ describe('mapped steps (partial + expand) as child workflows', () => {
     assert.equal(step(state, 'cell').map?.succeeded, 6);
 
     // Every index is its own workflow, with a predictable id, its values and its rendered config.
-    const trial = env.client.workflow.getHandle(`${state.run.runId}/cell/3`);
+    const trial = temporal.env.client.workflow.getHandle(`${state.run.runId}/cell/3`);
     const view = await trial.query(trialStateQuery);
     assert.deepEqual(view.values, { a: 2, b: 'y' });
     assert.deepEqual((view.config as { args: unknown }).args, { a: 2, b: 'y', i: '3', text: 'lr=2' });
     assert.equal(view.state, 'success');
-    const coordinator = await env.client.workflow.getHandle(`${state.run.runId}/cell`).query(mapStateQuery);
+    const coordinator = await temporal.env.client.workflow.getHandle(`${state.run.runId}/cell`).query(mapStateQuery);
     assert.equal(coordinator.states, 'ssssss');
 
     // ...and searchable by the run it belongs to.
     const found = await eventually('trials to be indexed', async () => {
       const ids: string[] = [];
-      for await (const w of env.client.workflow.list({ query: `TrainyardParentRunId = '${state.run.runId}' AND TrainyardStepId = 'cell' AND TrainyardMapIndex >= 0` })) ids.push(w.workflowId);
+      for await (const w of temporal.env.client.workflow.list({ query: `TrainyardParentRunId = '${state.run.runId}' AND TrainyardStepId = 'cell' AND TrainyardMapIndex >= 0` })) ids.push(w.workflowId);
       return ids.length === 6 ? ids : undefined;
     });
     assert.equal(found.length, 6);
   });
 
   it('pairs lists in zip mode', async () => {
-    const { state, error } = await runToEnd(env, worker, zipped);
+    const { state, error } = await runToEnd(temporal.env, temporal.worker, zipped);
     assert.equal(error, undefined);
     assert.deepEqual((step(state, 'collect').output as { pairs: unknown[] }).pairs, [{ a: 1, b: 10 }, { a: 2, b: 20 }, { a: 3, b: 30 }]);
   });
 
   it('maps over upstream lists and dicts, and names the upstream step when its XCom cannot be mapped', async () => {
-    const { state } = await runToEnd(env, worker, fromUpstream);
+    const { state } = await runToEnd(temporal.env, temporal.worker, fromUpstream);
     assert.deepEqual(step(state, 'over_list').output, [{ lr: 0.1, opt: 'adam' }, { lr: 0.01, opt: 'sgd' }]);
     assert.deepEqual(step(state, 'over_dict').output, [{ key: 'small', value: 1 }, { key: 'large', value: 100 }]);
     assert.equal(step(state, 'over_zip').state, 'failed');
@@ -114,15 +105,15 @@ describe('mapped steps (partial + expand) as child workflows', () => {
     assert.match(step(state, 'over_text').error ?? '', /string/);
     assert.equal(step(state, 'over_nothing').state, 'skipped');
     // A map that cannot resolve starts nothing: no coordinator exists for it.
-    await assert.rejects(env.client.workflow.getHandle(`${state.run.runId}/over_text`).describe());
+    await assert.rejects(temporal.env.client.workflow.getHandle(`${state.run.runId}/over_text`).describe());
   });
 
   it('refuses a map longer than maxMapLength before starting anything', async () => {
-    const { state } = await runToEnd(env, worker, tooLong);
+    const { state } = await runToEnd(temporal.env, temporal.worker, tooLong);
     assert.equal(step(state, 'wide').state, 'failed');
     assert.match(step(state, 'wide').error ?? '', /900/);
     assert.match(step(state, 'wide').error ?? '', /maxMapLength/);
-    await assert.rejects(env.client.workflow.getHandle(`${state.run.runId}/wide`).describe());
+    await assert.rejects(temporal.env.client.workflow.getHandle(`${state.run.runId}/wide`).describe());
   });
 
   it('rejects zip lists of different lengths when the pipeline is defined', () => {
@@ -133,7 +124,7 @@ describe('mapped steps (partial + expand) as child workflows', () => {
   });
 
   it('never runs more than maxActive indices at once', async () => {
-    const { state, error } = await runToEnd(env, worker, capped);
+    const { state, error } = await runToEnd(temporal.env, temporal.worker, capped);
     assert.equal(error, undefined);
     const seen = concurrency.get(`${state.run.runId}/held`);
     assert.equal(seen?.max, 3, `observed concurrency ${seen?.max}`);
@@ -142,7 +133,7 @@ describe('mapped steps (partial + expand) as child workflows', () => {
   });
 
   it('succeeds with enough successful indices, lists the failures, and treats the mapped step as one for trigger rules', async () => {
-    const { state } = await runToEnd(env, worker, partial);
+    const { state } = await runToEnd(temporal.env, temporal.worker, partial);
     const lenient = step(state, 'lenient');
     assert.equal(lenient.state, 'success');
     assert.deepEqual(lenient.map?.failures?.map((f) => f.index), [2, 7]);
@@ -156,7 +147,7 @@ describe('mapped steps (partial + expand) as child workflows', () => {
   });
 
   it('prunes trials below the median while they run, and they count neither as success nor failure', async () => {
-    const { state, error } = await runToEnd(env, worker, stopped);
+    const { state, error } = await runToEnd(temporal.env, temporal.worker, stopped);
     assert.equal(error, undefined);
     const trial = step(state, 'trial');
     const prunedIdx = (trial.map?.prunedIndices ?? []).map((p) => p.index).sort((a, b) => a - b);
@@ -168,7 +159,7 @@ describe('mapped steps (partial + expand) as child workflows', () => {
     assert.deepEqual([...(aborted.get(state.run.runId) ?? [])].sort((a, b) => a - b), [3, 5, 7]);
     const results = (step(state, 'collect').output as { results: { quality: number }[] }).results;
     assert.deepEqual(results.map((r) => r.quality), [0.95, 0.9, 0.92, 0.93, 0.91]);
-    const view = await env.client.workflow.getHandle(`${state.run.runId}/trial/3`).describe();
+    const view = await temporal.env.client.workflow.getHandle(`${state.run.runId}/trial/3`).describe();
     assert.equal(view.status.name, 'CANCELLED');
   });
 });

@@ -3,14 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { pipeline } from '../../pipeline';
 import { runStateQuery } from '../../contract';
+import { historyText, withPlantedResult } from '../support/history';
 import { processAlive } from '../support/process';
 import { echo } from '../support/tasks';
-import { type TestWorker, eventually, runToEnd, startDevServer, startRun, startWorker, step } from '../support/temporal';
+import { eventually, runToEnd, startRun, step } from '../support/temporal';
+import { useWorkflowWorker } from '../support/workflow-worker';
 
 const scratch = mkdtempSync(path.join(tmpdir(), 'trainyard-proc-'));
 const sh = (script: string): string[] => ['sh', '-c', script];
@@ -55,40 +56,33 @@ const podLocal = pipeline({ id: 'pod_local' }, (p) => {
 });
 
 describe('process and local pod steps', () => {
-  let env: TestWorkflowEnvironment;
-  let worker: TestWorker;
-  before(async () => {
-    env = await startDevServer();
-    worker = await startWorker(env, [xcomPipeline, failing, cancellable, podLocal], { localImages: { 'tools:1': imageDir } });
-    mkdirSync(path.join(worker.stateDir, 'secrets', 'api'), { recursive: true });
-    writeFileSync(path.join(worker.stateDir, 'secrets', 'api', 'token'), `${SECRET}\n`);
-  });
-  after(async () => {
-    await worker?.stop();
-    await env?.teardown();
+  const temporal = useWorkflowWorker([xcomPipeline, failing, cancellable, podLocal], { localImages: { 'tools:1': imageDir } });
+  before(() => {
+    mkdirSync(path.join(temporal.worker.stateDir, 'secrets', 'api'), { recursive: true });
+    writeFileSync(path.join(temporal.worker.stateDir, 'secrets', 'api', 'token'), `${SECRET}\n`);
   });
 
   it('reads XCom from the file, by whole value and by key, and passes it on', async () => {
-    const { state, error } = await runToEnd(env, worker, xcomPipeline);
+    const { state, error } = await runToEnd(temporal.env, temporal.worker, xcomPipeline);
     assert.equal(error, undefined);
     assert.deepEqual(step(state, 'produce').output, { rows: 5, path: '/data/x' });
     assert.deepEqual(step(state, 'consume').output, { rows: 5, text: 'path=/data/x all={"rows":5,"path":"/data/x"}' });
   });
 
   it('treats a missing XCom file as no XCom', async () => {
-    const { state } = await runToEnd(env, worker, xcomPipeline);
+    const { state } = await runToEnd(temporal.env, temporal.worker, xcomPipeline);
     assert.equal(step(state, 'silent').state, 'success');
     assert.equal('output' in step(state, 'silent'), false);
     assert.deepEqual(step(state, 'after_silent').output, { got: 'none' });
   });
 
   it('runs with rendered env, the given cwd and the step id', async () => {
-    const { state } = await runToEnd(env, worker, xcomPipeline);
+    const { state } = await runToEnd(temporal.env, temporal.worker, xcomPipeline);
     assert.deepEqual(step(state, 'env_and_cwd').output, { greeting: 'hello trainer 20260301', cwd: scratch, step: 'env_and_cwd' });
   });
 
   it('fails clearly: invalid XCom (not retried), exit code with last lines, missing command', async () => {
-    const { state, error } = await runToEnd(env, worker, failing);
+    const { state, error } = await runToEnd(temporal.env, temporal.worker, failing);
     const badJson = step(state, 'bad_json');
     assert.equal(badJson.state, 'failed');
     assert.equal(badJson.attempt, 1, 'invalid JSON is not retried');
@@ -103,7 +97,7 @@ describe('process and local pod steps', () => {
   });
 
   it('kills a step that runs past its timeout', async () => {
-    const { state } = await runToEnd(env, worker, failing);
+    const { state } = await runToEnd(temporal.env, temporal.worker, failing);
     const slow = step(state, 'slow');
     assert.equal(slow.state, 'failed');
     assert.match(slow.error ?? '', /timed out after 1\.0s/);
@@ -112,7 +106,7 @@ describe('process and local pod steps', () => {
   });
 
   it('cancelling a run kills the whole process group', async () => {
-    const handle = await startRun(env, worker, cancellable);
+    const handle = await startRun(temporal.env, temporal.worker, cancellable);
     const [leader, child] = await eventually('the process to start', () => {
       const read = (name: string) => Number(readFileSync(path.join(scratch, name), 'utf8'));
       return [read('leader.pid'), read('child.pid')];
@@ -127,12 +121,15 @@ describe('process and local pod steps', () => {
   });
 
   it('runs pod steps locally in the image directory, with secrets from files that never reach history', async () => {
-    const handle = await startRun(env, worker, podLocal);
+    const handle = await startRun(temporal.env, temporal.worker, podLocal);
     await handle.result().catch(() => undefined);
     const state = await handle.query(runStateQuery);
     assert.deepEqual(step(state, 'tool').output, { args: '--date 2026-03-01', token_length: SECRET.length });
     assert.match(step(state, 'unknown_image').error ?? '', /image 'nobody:1' has no local directory/);
-    const history = JSON.stringify(await handle.fetchHistory());
+    const fetched = await handle.fetchHistory();
+    const history = historyText(fetched);
+    assert.ok(history.includes(`"token_length":${SECRET.length}`), 'the search sees into payloads: it finds the result the step returned');
     assert.equal(history.includes(SECRET), false, 'the secret value is not in history');
+    assert.ok(historyText(withPlantedResult(fetched, { token: SECRET })).includes(SECRET), 'the search finds the secret where a step returned it');
   });
 });

@@ -2,13 +2,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { type PipelineSpec, pipeline, specVersion } from '../../pipeline';
 import { ensureSchedules, scheduleIdOf } from '../../worker';
 import { PIPELINE_RUN_WORKFLOW, type RunState, runStateQuery } from '../../contract';
+import { historyText, withPlantedResult } from '../support/history';
 import { echo, noop } from '../support/tasks';
 import { type WebhookSink, startWebhookSink } from '../support/webhook';
-import { type TestWorker, eventually, runToEnd, startDevServer, startWorker, step } from '../support/temporal';
+import { eventually, runToEnd, step } from '../support/temporal';
+import { useWorkflowWorker } from '../support/workflow-worker';
 
 const SECRET_PATH = '/services/T000/B000/s3cr3t-webhook-path';
 
@@ -23,25 +24,20 @@ const scheduled = pipeline({ id: 'nightly', schedule: '@daily', maxActiveRuns: 1
 });
 
 describe('the run seen from outside', () => {
-  let env: TestWorkflowEnvironment;
-  let worker: TestWorker;
   let hook: WebhookSink;
   before(async () => {
     hook = await startWebhookSink((path) => (path === SECRET_PATH ? 200 : 404));
-    env = await startDevServer();
-    worker = await startWorker(env, [notifying, scheduled], { notifyEnv: { TEST_WEBHOOK: `${hook.url}${SECRET_PATH}` } });
   });
-  after(async () => {
-    await worker?.stop();
-    await env?.teardown();
+  const temporal = useWorkflowWorker([notifying, scheduled], () => ({ notifyEnv: { TEST_WEBHOOK: `${hook.url}${SECRET_PATH}` } }));
+  after(() => {
     hook?.close();
   });
 
   it('rejects an invalid spec before any step runs, listing every problem', async () => {
     const spec: PipelineSpec = structuredClone(notifying.spec);
     spec.steps.push({ ...structuredClone(spec.steps[0]!), upstream: ['nowhere'] });
-    const handle = await env.client.workflow.start(PIPELINE_RUN_WORKFLOW, {
-      taskQueue: worker.taskQueue,
+    const handle = await temporal.env.client.workflow.start(PIPELINE_RUN_WORKFLOW, {
+      taskQueue: temporal.worker.taskQueue,
       workflowId: `invalid-${Date.now()}`,
       args: [{ spec, params: { owner: 3 } }],
     });
@@ -56,8 +52,8 @@ describe('the run seen from outside', () => {
   });
 
   it('refuses a spec whose version does not match its hash', async () => {
-    const handle = await env.client.workflow.start(PIPELINE_RUN_WORKFLOW, {
-      taskQueue: worker.taskQueue,
+    const handle = await temporal.env.client.workflow.start(PIPELINE_RUN_WORKFLOW, {
+      taskQueue: temporal.worker.taskQueue,
       workflowId: `tampered-${Date.now()}`,
       args: [{ spec: notifying.spec, pipelineVersion: '000000000000' }],
     });
@@ -67,29 +63,33 @@ describe('the run seen from outside', () => {
   });
 
   it('notifies a webhook named by env var, and keeps the URL out of history and messages', async () => {
-    const { state, error } = await runToEnd(env, worker, notifying);
+    const { state, error } = await runToEnd(temporal.env, temporal.worker, notifying);
     assert.equal(step(state, 'tell').state, 'success');
     assert.deepEqual(hook.messages.at(-1), { path: SECRET_PATH, body: { text: 'accuracy 0.97 for ml-team', channel: '#ml' } });
     const unset = step(state, 'tell_unset');
     assert.equal(unset.state, 'failed');
     assert.match(unset.error ?? '', /NOT_SET_ANYWHERE is not set on the worker/);
     assert.match(error ?? '', /tell_unset/);
-    const history = JSON.stringify(await env.client.workflow.getHandle(state.run.runId).fetchHistory());
+    const fetched = await temporal.env.client.workflow.getHandle(state.run.runId).fetchHistory();
+    const history = historyText(fetched);
+    assert.ok(history.includes('accuracy 0.97 for ml-team'), 'the search sees into payloads: it finds the text the notify step was given');
     assert.equal(history.includes('s3cr3t-webhook-path'), false);
+    const leaked = withPlantedResult(fetched, { url: `${hook.url}${SECRET_PATH}` });
+    assert.ok(historyText(leaked).includes('s3cr3t-webhook-path'), 'the search finds the URL where a step returned it');
   });
 
   it('records spec and version in the input and makes runs findable by search attributes', async () => {
-    const { state } = await runToEnd(env, worker, notifying, { workflowId: `findable-${Date.now()}` });
+    const { state } = await runToEnd(temporal.env, temporal.worker, notifying, { workflowId: `findable-${Date.now()}` });
     assert.equal(state.run.pipelineVersion, specVersion(notifying.spec));
     assert.equal(state.run.pipelineVersion, notifying.version);
     const found = await eventually('the run in visibility', async () => {
-      for await (const wf of env.client.workflow.list({ query: `TrainyardPipelineId = 'notifying' AND TrainyardRunState = 'failed' AND WorkflowId = '${state.run.runId}'` })) {
+      for await (const wf of temporal.env.client.workflow.list({ query: `TrainyardPipelineId = 'notifying' AND TrainyardRunState = 'failed' AND WorkflowId = '${state.run.runId}'` })) {
         return wf;
       }
       return undefined;
     });
     assert.equal(found.workflowId, state.run.runId);
-    const described = await env.client.workflow.getHandle(state.run.runId).describe();
+    const described = await temporal.env.client.workflow.getHandle(state.run.runId).describe();
     assert.equal(described.typedSearchAttributes.get({ name: 'TrainyardPipelineVersion', type: 'KEYWORD' }), notifying.version);
     assert.equal(
       described.typedSearchAttributes.get({ name: 'TrainyardLogicalDate', type: 'DATETIME' })?.toISOString(),
@@ -98,21 +98,21 @@ describe('the run seen from outside', () => {
   });
 
   it('creates a Temporal Schedule for a scheduled pipeline; its runs get the scheduled time as logical date', async () => {
-    const ids = await ensureSchedules(env.client, [scheduled, notifying], worker.taskQueue);
+    const ids = await ensureSchedules(temporal.env.client, [scheduled, notifying], temporal.worker.taskQueue);
     assert.deepEqual(ids, [scheduleIdOf('nightly')]);
-    const handle = env.client.schedule.getHandle(scheduleIdOf('nightly'));
+    const handle = temporal.env.client.schedule.getHandle(scheduleIdOf('nightly'));
     const described = await handle.describe();
     assert.equal(described.policies.overlap, 'BUFFER_ONE');
     assert.deepEqual(described.spec.calendars?.[0]?.hour, [{ start: 0, end: 0, step: 1 }]);
     await handle.trigger();
     const runId = await eventually('the triggered run', async () => (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId);
-    const { run } = (await env.client.workflow.getHandle(runId).result()) as RunState;
+    const { run } = (await temporal.env.client.workflow.getHandle(runId).result()) as RunState;
     assert.equal(run.pipelineVersion, scheduled.version);
     assert.equal(run.runner, 'local');
     assert.ok(Math.abs(Date.parse(run.logicalDate) - Date.now()) < 60_000, `logical date ${run.logicalDate} is the trigger time`);
 
     const changed = pipeline({ id: 'nightly', schedule: '30 2 * * *', maxActiveRuns: 2 }, (p) => p.task('only', noop, null, { retries: 1 }));
-    await ensureSchedules(env.client, [changed], worker.taskQueue);
+    await ensureSchedules(temporal.env.client, [changed], temporal.worker.taskQueue);
     const updated = await handle.describe();
     assert.equal(updated.policies.overlap, 'ALLOW_ALL');
     assert.deepEqual(updated.spec.calendars?.[0]?.minute, [{ start: 30, end: 30, step: 1 }]);

@@ -5,13 +5,13 @@
  * pipeline shows a step settling early, while one of its upstreams still runs.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TRIGGER_RULES, type TriggerRule, pipeline } from '../../pipeline';
 import { runStateQuery } from '../../contract';
 import { fail, hold, noop } from '../support/tasks';
-import { type Finished, type TestWorker, eventually, runToEnd, startDevServer, startRun, startWorker, states, step } from '../support/temporal';
+import { type Finished, eventually, runToEnd, startRun, states, step } from '../support/temporal';
+import { useWorkflowWorker } from '../support/workflow-worker';
 
 type Source = 'S' | 'F' | 'K' | 'U';
 const PAIRS: [Source, Source][] = [
@@ -79,17 +79,10 @@ const early = pipeline({ id: 'trigger_rule_early' }, (p) => {
 });
 
 describe('trigger rules in a real run', () => {
-  let env: TestWorkflowEnvironment;
-  let worker: TestWorker;
   let run: Finished;
+  const temporal = useWorkflowWorker([table, early]);
   before(async () => {
-    env = await startDevServer();
-    worker = await startWorker(env, [table, early]);
-    run = await runToEnd(env, worker, table);
-  });
-  after(async () => {
-    await worker?.stop();
-    await env?.teardown();
+    run = await runToEnd(temporal.env, temporal.worker, table);
   });
 
   it('puts the sources in the four upstream states', () => {
@@ -113,7 +106,7 @@ describe('trigger rules in a real run', () => {
   });
 
   it('settles a step as soon as its finished upstreams decide, while another still runs, and ends only after it', async () => {
-    const handle = await startRun(env, worker, early);
+    const handle = await startRun(temporal.env, temporal.worker, early);
     const settled = await eventually(
       'strict upstream_failed and no_skips skipped',
       async () => {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { existsSync, readFileSync } from 'node:fs';
 import { pipeline } from '../fixtures/echo-pipeline';
@@ -56,8 +57,15 @@ describe('worker/main', { timeout: 120_000 }, () => {
       const text = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim() : '';
       return text ? Number(text) : undefined;
     });
+    // The resumed try learns which process to end from the first try's heartbeat: kill the worker once the server has it.
+    await eventually('the first try to report its process in a heartbeat', async () => {
+      const details = (await handle.describe()).raw.pendingActivities?.[0]?.heartbeatDetails?.payloads?.[0];
+      return details && defaultPayloadConverter.fromPayload<{ pid?: number }>(details).pid === orphan ? true : undefined;
+    });
     first.child.kill('SIGKILL');
     await exitCode(first.child);
+    // It runs for ten minutes: only the resumed try can end it within this test.
+    assert.ok(processAlive(orphan), 'the lost worker left its process running');
     const second = startWorkerProcess(queue);
     try {
       const result = (await handle.result()) as RunState;
@@ -66,10 +74,11 @@ describe('worker/main', { timeout: 120_000 }, () => {
       assert.equal(s?.attempt, 1, 'a lost try is resumed, not counted as a failed try');
       const pids = readFileSync(pidFile, 'utf8').trim().split('\n').map(Number);
       assert.equal(pids.length, 2, 'the resumed try started the command once more');
-      assert.equal(processAlive(orphan), false, 'the process the lost worker left behind is gone');
+      await eventually('the process the lost worker left behind to be gone', () => (processAlive(orphan) ? undefined : true), 10_000);
     } finally {
       second.child.kill('SIGTERM');
       await exitCode(second.child);
+      if (processAlive(orphan)) process.kill(-orphan, 'SIGKILL');
     }
   });
 

@@ -6,11 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { type Pipeline, defineTask, pipeline } from '../../pipeline';
-import { PIPELINE_RUN_WORKFLOW, type RunState } from '../../contract';
-import type { TestWorker } from './temporal';
+import { type Pipeline, defineTask, pipeline } from '../pipeline';
+import { PIPELINE_RUN_WORKFLOW, type RunState } from '../contract';
+import type { TestWorker } from './worker';
 
-export const nothing = defineTask('fanout.nothing', () => undefined);
+const nothing = defineTask('fanout.nothing', () => undefined);
 
 /** A pipeline whose one step maps a no-op task over `n` indices (a product of up to three lists). */
 export function fanoutPipeline(n: number, maxActive?: number): Pipeline {
