@@ -4,6 +4,7 @@
  * heartbeats, and kills the whole group on cancellation or timeout.
  */
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -62,6 +63,16 @@ async function resolveEnv(env: readonly EnvVar[], secretsDir: string): Promise<R
   return resolved;
 }
 
+/** The process group a try wrote down when it started, if its file is there. */
+async function readPid(file: string): Promise<number | undefined> {
+  try {
+    const pid = Number((await readFile(file, 'utf8')).trim());
+    return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
@@ -91,14 +102,20 @@ export function createProcessActivities(deps: ProcessRunnerDeps) {
   return {
     async runProcess(input: RunProcessInput): Promise<StepResult> {
       const ctx = Context.current();
-      // A resumed try (its worker was lost): the group it started may still run here; end it first.
-      const lost = ctx.info.heartbeatDetails as { pid?: number } | undefined;
-      if (ctx.info.attempt > 1 && typeof lost?.pid === 'number') killGroup(lost.pid, 'SIGKILL');
       const runDir = runDirectory(deps.dataDir, input.run.runId);
       const xcomDir = path.join(runDir, '.xcom');
       await mkdir(xcomDir, { recursive: true });
       // Indices of a mapped step run side by side: each try of each index has its own file.
       const xcomPath = path.join(xcomDir, `${safe(input.stepId)}${input.mapIndex !== undefined ? `.i${input.mapIndex}` : ''}.${input.attempt}.json`);
+      // The try's process group, written down before anything else can happen: a worker killed
+      // before its first heartbeat reached the server still leaves this behind for the resumed try.
+      const pidPath = `${xcomPath}.pid`;
+      // A resumed try (its worker was lost): the group it started may still run here; end it first.
+      if (ctx.info.attempt > 1) {
+        const lost = ctx.info.heartbeatDetails as { pid?: number } | undefined;
+        const pid = typeof lost?.pid === 'number' ? lost.pid : await readPid(pidPath);
+        if (pid !== undefined) killGroup(pid, 'SIGKILL');
+      }
       await rm(xcomPath, { force: true });
 
       let cwd = input.cwd ?? runDir;
@@ -127,6 +144,8 @@ export function createProcessActivities(deps: ProcessRunnerDeps) {
 
       const [command = '', ...args] = input.command;
       const child = spawn(command, args, { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      // Synchronously: awaiting here would let a quick command's 'close' pass before anyone listens.
+      if (child.pid !== undefined) writeFileSync(pidPath, String(child.pid));
       const tail: string[] = [];
       let lines = 0;
       const tag = tryTag(input);
@@ -168,6 +187,7 @@ export function createProcessActivities(deps: ProcessRunnerDeps) {
       ctx.cancellationSignal.removeEventListener('abort', onCancel);
       // Whatever the group's leader did, make sure none of its children outlive the step.
       if (child.pid !== undefined) killGroup(child.pid, 'SIGKILL');
+      await rm(pidPath, { force: true });
       if (killTimer) clearTimeout(killTimer);
 
       const last = tail.length ? `; last lines:\n${tail.join('\n')}` : '';
