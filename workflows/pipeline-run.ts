@@ -19,6 +19,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import {
+  MAP_STEP_WORKFLOW,
   type MapStepResult,
   type MapStepSummary,
   type PipelineRunInput,
@@ -52,7 +53,7 @@ import {
   specVersion,
 } from '../pipeline';
 import type { StepEnv } from './kinds';
-import { mapStep } from './map-step';
+import type { mapStep } from './map-step';
 import { describeFailure, runTries } from './step-runner';
 
 /** A failed coordinator's result, carried in its failure's details. */
@@ -216,7 +217,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
     const upstreamXCom = Object.fromEntries(step.upstream.filter((id) => Object.hasOwn(xcom, id)).map((id) => [id, xcom[id] as Json]));
     let result: MapStepResult;
     try {
-      result = await executeChild(mapStep, {
+      result = await executeChild<typeof mapStep>(MAP_STEP_WORKFLOW, {
         workflowId: coordinator,
         args: [
           {

@@ -50,7 +50,8 @@ const partial = pipeline({ id: 'map_partial' }, (p) => {
 
 const qualities = [0.95, 0.9, 0.92, 0.2, 0.93, 0.1, 0.91, 0.15];
 const stopped = pipeline({ id: 'map_early_stop' }, (p) => {
-  const trials = p.task('trial', train, { quality: mapValue<number>('q'), steps: 12, everyMs: 150 }, {
+  // 24 steps of 150 ms: long enough that the weakest trials are judged while they run, even on a loaded machine.
+  const trials = p.task('trial', train, { quality: mapValue<number>('q'), steps: 24, everyMs: 150 }, {
     map: { expand: { q: qualities }, maxActive: 8, earlyStopping: { metric: 'score', mode: 'max', minSteps: 3, minTrials: 3 } },
   });
   p.task('collect', echo, { results: trials.output });
