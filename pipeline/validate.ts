@@ -5,9 +5,9 @@
  * filled in by its kind's compile step (pipeline/kinds). Compiling a compiled
  * spec gives it back unchanged.
  */
-import { parseDuration } from './duration';
 import { PipelineValidationError } from './errors';
 import { ancestorsOf, findCycle, followersOf } from './graph';
+import { checkDuration } from './kinds/kind';
 import { type CompileContext, STEP_KINDS, STEP_KIND_TABLE, type StepConfigByKind, type StepKind, type StepOptionsByKind, isStepKind } from './kinds';
 import { mapProblems } from './mapping';
 import { RUNNERS, isRunner } from './run-ref';
@@ -28,12 +28,6 @@ const CRON_FIELD = /^(\*|[0-9A-Za-z]+(-[0-9A-Za-z]+)?)(\/\d+)?(,(\*|[0-9A-Za-z]+
 export interface ValidateOptions {
   /** Names of the task functions the worker has; when given, `task` and `branch.fn` must name one. */
   taskNames?: readonly string[];
-}
-
-function checkDuration(problems: string[], where: string, field: string, value: unknown): void {
-  if (typeof value !== 'string' || parseDuration(value) === undefined) {
-    problems.push(`${where}: ${field} '${String(value)}' is not a duration; write it like '30s', '5m', '4h' or '1h30m'`);
-  }
 }
 
 /** Each kind's compile step and extra reads, typed so one call serves every kind. */
@@ -110,13 +104,14 @@ export function compileSpec(spec: PipelineSpec | PipelineDraft, opts: ValidateOp
       if (up === step.id) problems.push(`${where}: depends on itself`);
       else if (!seen.has(up)) problems.push(`${where}: depends on unknown step '${up}'`);
     }
+    const at = { where, problems };
     const { retries, backoffCoefficient } = step.retry;
     if (!Number.isInteger(retries) || retries < 0) problems.push(`${where}: retries must be a whole number ≥ 0`);
     if (!(typeof backoffCoefficient === 'number' && backoffCoefficient >= 1)) problems.push(`${where}: retry backoff must be a number ≥ 1`);
-    checkDuration(problems, where, 'retryDelay', step.retry.retryDelay);
-    checkDuration(problems, where, 'maxRetryDelay', step.retry.maxRetryDelay);
-    checkDuration(problems, where, 'timeout', step.timeout);
-    checkDuration(problems, where, 'heartbeatTimeout', step.heartbeatTimeout);
+    checkDuration(at, 'retryDelay', step.retry.retryDelay, { required: true });
+    checkDuration(at, 'maxRetryDelay', step.retry.maxRetryDelay, { required: true });
+    checkDuration(at, 'timeout', step.timeout, { required: true });
+    checkDuration(at, 'heartbeatTimeout', step.heartbeatTimeout, { required: true });
     const stepScope = scopeOf(step, scope);
     const ctx: CompileContext = { where, followers: followers.get(step.id) ?? [], scope: stepScope, mapped: step.map !== undefined, problems, ...(opts.taskNames ? { taskNames: opts.taskNames } : {}) };
     compiled.push(compileStep(step, ctx));

@@ -54,19 +54,27 @@ export const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && 
 
 const DURATION_HINT = "write it like '30s', '5m', '4h' or '1h30m'";
 
-/** Checks an optional duration field; a present one must parse (and be positive when asked). */
-export function checkDuration(ctx: CompileContext, field: string, value: unknown, positive = false): void {
-  if (value === undefined) return;
+/** A value as problems quote it: `'5 minutes'`, `'undefined'`, `'{"a":1}'`. */
+function quoted(value: unknown): string {
+  return `'${typeof value === 'string' ? value : value === undefined ? 'undefined' : JSON.stringify(value)}'`;
+}
+
+/**
+ * Checks a duration field: a present one must parse (and be positive when asked);
+ * an absent one is a problem only when `required`.
+ */
+export function checkDuration(ctx: Pick<CompileContext, 'where' | 'problems'>, field: string, value: unknown, how: { positive?: boolean; required?: boolean } = {}): void {
+  if (value === undefined && !how.required) return;
   const parsed = typeof value === 'string' ? parseDuration(value) : undefined;
-  if (parsed === undefined || (positive && parsed <= 0)) {
-    ctx.problems.push(`${ctx.where}: ${field} ${JSON.stringify(value)} is not a ${positive ? 'positive ' : ''}duration; ${DURATION_HINT}`);
+  if (parsed === undefined || (how.positive && parsed <= 0)) {
+    ctx.problems.push(`${ctx.where}: ${field} ${quoted(value)} is not a ${how.positive ? 'positive ' : ''}duration; ${DURATION_HINT}`);
   }
 }
 
 /** Checks an optional field against the values it may take. */
 export function checkEnum(ctx: CompileContext, field: string, value: unknown, allowed: readonly string[]): void {
   if (value !== undefined && !allowed.includes(value as string)) {
-    ctx.problems.push(`${ctx.where}: ${field} ${JSON.stringify(value)} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
+    ctx.problems.push(`${ctx.where}: ${field} ${quoted(value)} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}`);
   }
 }
 

@@ -126,8 +126,8 @@ export const podKind = defineKind({
     for (const field of ['namespace', 'serviceAccountName', 'priorityClassName'] as const) {
       if (config[field] !== undefined && (typeof config[field] !== 'string' || config[field] === '')) problems.push(`${where}: ${field} must be a non-empty string`);
     }
-    checkDuration(ctx, 'scheduleTimeout', config.scheduleTimeout, true);
-    checkDuration(ctx, 'startupTimeout', config.startupTimeout, true);
+    checkDuration(ctx, 'scheduleTimeout', config.scheduleTimeout, { positive: true });
+    checkDuration(ctx, 'startupTimeout', config.startupTimeout, { positive: true });
     checkEnum(ctx, 'onFinishAction', config.onFinishAction, ON_FINISH_ACTIONS);
     checkBoolean(ctx, 'getLogs', config.getLogs);
     checkBoolean(ctx, 'xcom', config.xcom);

@@ -108,9 +108,9 @@ describe('validatePipeline: a valid spec', () => {
       ]),
     );
     assert.deepEqual(problems, [
-      `step 'train': scheduleTimeout "5 minutes" is not a positive duration; write it like '30s', '5m', '4h' or '1h30m'`,
-      `step 'train': startupTimeout "0s" is not a positive duration; write it like '30s', '5m', '4h' or '1h30m'`,
-      `step 'train': onFinishAction "delete" must be one of 'delete_pod', 'delete_succeeded_pod', 'keep_pod'`,
+      `step 'train': scheduleTimeout '5 minutes' is not a positive duration; write it like '30s', '5m', '4h' or '1h30m'`,
+      `step 'train': startupTimeout '0s' is not a positive duration; write it like '30s', '5m', '4h' or '1h30m'`,
+      `step 'train': onFinishAction 'delete' must be one of 'delete_pod', 'delete_succeeded_pod', 'keep_pod'`,
       `step 'train': getLogs must be true or false`,
       `step 'train': xcom must be true or false`,
     ]);
