@@ -14,10 +14,12 @@ import { createTaskActivities } from './task-runner';
 import { type SensorDeps, createSensorActivities } from './sensors';
 import { type PodRunnerDeps, createPodActivities } from './kubernetes/run-pod';
 import { failure } from '../contract';
+import { type MlflowDeps, createMlflowActivities } from './mlflow';
 
 export * from './types';
 export { ARTIFACTS_URI_ENV, artifactsUri, type ArtifactsOptions } from './artifacts';
 export { runDirectory } from './process-runner';
+export { MlflowClient, MlflowError, REGISTRY_TAGS, TRAINYARD_TAGS, type MlflowDeps, type TrackedEnd } from './mlflow';
 export { createPodManager, type PodManager } from './kubernetes/pod-manager';
 export type { RunPodInput } from './kubernetes/run-pod';
 export type { PipelineCheck, PokeSensorInput, S3KeyCheck, SensorCheckInput, SensorResult } from './sensors';
@@ -29,6 +31,8 @@ export interface ActivityDeps extends ProcessRunnerDeps {
   kubernetes?: Omit<PodRunnerDeps, 'artifacts'>;
   /** S3 access for s3Key sensors. */
   s3?: SensorDeps['s3'];
+  /** The MLflow tracking server, for tracked runs and registry steps. */
+  mlflow?: MlflowDeps;
 }
 
 const noKubernetes = {
@@ -39,13 +43,20 @@ const noKubernetes = {
   },
 };
 
+/** The tracking URL pods get: the in-cluster one where it differs from the worker's. */
+function podTracking(mlflow: MlflowDeps | undefined): { mlflowTrackingUri?: string } {
+  const uri = mlflow?.podTrackingUri ?? mlflow?.trackingUri;
+  return uri ? { mlflowTrackingUri: uri } : {};
+}
+
 export function createActivities(deps: ActivityDeps) {
   return {
-    ...createProcessActivities(deps),
+    ...createProcessActivities({ ...deps, ...(deps.mlflow?.trackingUri ? { mlflowTrackingUri: deps.mlflow.trackingUri } : {}) }),
+    ...createMlflowActivities(deps.mlflow),
     ...createTaskActivities(deps.tasks, deps.artifacts),
     ...createNotifyActivities(deps.notify),
     ...createSensorActivities(deps.s3 ? { s3: deps.s3 } : {}),
-    ...(deps.kubernetes ? createPodActivities({ ...deps.kubernetes, artifacts: deps.artifacts }) : (noKubernetes as ReturnType<typeof createPodActivities>)),
+    ...(deps.kubernetes ? createPodActivities({ ...deps.kubernetes, artifacts: deps.artifacts, ...podTracking(deps.mlflow) }) : (noKubernetes as ReturnType<typeof createPodActivities>)),
   };
 }
 

@@ -15,6 +15,7 @@ import { formatDuration } from '../pipeline';
 import { ARTIFACTS_URI_ENV, type ArtifactsOptions, artifactsUri } from './artifacts';
 import { forwardMetrics } from './metrics-forwarder';
 import type { RunProcessInput, StepResult } from './types';
+import { mlflowEnv } from './mlflow/tracking';
 
 export interface ProcessRunnerDeps {
   /** Where run directories (shared by a run's steps) and XCom files live. */
@@ -31,6 +32,8 @@ export interface ProcessRunnerDeps {
    * @default process.env
    */
   processEnv?: NodeJS.ProcessEnv;
+  /** MLflow's URL: a tracked try's process gets it as MLFLOW_TRACKING_URI. */
+  mlflowTrackingUri?: string;
   /** Lines of output kept for failure messages. @default 20 */
   tailLines?: number;
   /** How long a killed group gets between SIGTERM and SIGKILL, ms. @default 5000 */
@@ -140,6 +143,7 @@ export function createProcessActivities(deps: ProcessRunnerDeps) {
         TRAINYARD_ATTEMPT: String(input.attempt),
         [ARTIFACTS_URI_ENV]: artifactsUri(deps.artifacts.baseUri, input),
         ...(input.mapIndex !== undefined ? { TRAINYARD_MAP_INDEX: String(input.mapIndex) } : {}),
+        ...mlflowEnv(input, deps.mlflowTrackingUri),
       };
 
       const [command = '', ...args] = input.command;

@@ -58,6 +58,14 @@ export const FAILURES = {
   sensorAccess: { type: 'SensorAccessError', retriedBy: 'nobody' },
   /** S3 or another store answered with a server error or not at all: the same check again may pass. */
   storeUnavailable: { type: 'StoreUnavailable', retriedBy: 'temporal' },
+  /** The MLflow server throttled, failed or could not be reached: the same call again may pass. */
+  mlflowUnavailable: { type: 'MlflowUnavailable', retriedBy: 'temporal' },
+  /** MLflow refused a call (a 4xx): the request itself is wrong. */
+  mlflowRejected: { type: 'MlflowRejected', retriedBy: 'nobody' },
+  /** The run tracks to MLflow (or a step uses the registry) and the worker has no tracking server. */
+  mlflowNotConfigured: { type: 'MlflowNotConfigured', retriedBy: 'nobody' },
+  /** A registry step's input is wrong, or names a model, version, alias or metric MLflow does not have. */
+  registryError: { type: 'RegistryError', retriedBy: 'nobody' },
   /** A step's config could not be rendered (a missing XCom, say). */
   templateError: { type: 'TemplateError', retriedBy: 'nobody' },
   conditionError: { type: 'ConditionError', retriedBy: 'nobody' },

@@ -55,6 +55,9 @@ export interface TrialMetrics {
 /** A trial's intermediate metrics, sent to its coordinator (early stopping). */
 export const trialMetricsSignal = defineSignal<[TrialMetrics]>('trialMetrics');
 
+/** Sent by the coordinator to a trial it is about to stop, so the trial's records say why. */
+export const trialStopSignal = defineSignal<[{ reason: string }]>('trialStop');
+
 /** What a coordinator carries into its next run (continue-as-new). */
 export interface MapCarried {
   next: number;

@@ -13,6 +13,8 @@ export interface TryRef {
   mapIndex?: number;
   /** The coordinator workflow that takes this try's intermediate metrics (early stopping). */
   metricsTo?: string;
+  /** The try's own MLflow run (nested under the run's), when the run tracks to MLflow. */
+  mlflowRunId?: string;
 }
 
 /** How log lines name a try: `run step#attempt`, or `run step[index]#attempt` for a mapped step. */

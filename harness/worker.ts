@@ -7,7 +7,7 @@ import { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import type { ArtifactsOptions } from '../activities';
+import type { ArtifactsOptions, MlflowDeps } from '../activities';
 import type { S3ClientOptions } from '../activities/object-store';
 import type { Pipeline } from '../pipeline';
 import { createRegistry, createWorker } from '../worker';
@@ -38,6 +38,8 @@ export interface TestWorkerOptions {
   artifacts?: ArtifactsOptions;
   /** The environment step processes inherit, as if it were the worker's. */
   processEnv?: NodeJS.ProcessEnv;
+  /** The MLflow tracking server (`{ trackingUri }`), for tracked runs and registry steps. */
+  mlflow?: MlflowDeps;
 }
 
 export interface TestWorker {
@@ -70,6 +72,7 @@ export async function startWorker(env: TestWorkflowEnvironment, pipelines: reado
     ...(options.maxConcurrentTries ? { maxConcurrentTries: options.maxConcurrentTries } : {}),
     ...(options.s3 ? { s3: options.s3 } : {}),
     ...(options.payloadCodec ? { payloadCodec: options.payloadCodec } : {}),
+    ...(options.mlflow ? { mlflow: options.mlflow } : {}),
   });
   const stopped = run();
   return {

@@ -15,7 +15,7 @@ import { type KindMethods, type StepKind, kindMethods } from './kinds';
 import type { Runner } from './run-ref';
 import type { TaskDefinition } from './task';
 import { type MapRef, isXComRef } from './template';
-import type { Json, MapSpec, PipelineDraft, PipelineSpec, StepDefaults, StepDraft, XComRef } from './types';
+import type { Json, MapSpec, MlflowTracking, PipelineDraft, PipelineSpec, StepDefaults, StepDraft, XComRef } from './types';
 import { validatePipeline } from './validate';
 
 /** A typed reference to a step's XCom; `T` is what the step returns. */
@@ -94,6 +94,8 @@ export interface PipelineOptions {
   tags?: string[];
   /** How container steps run unless a run asks otherwise. @default the deployment's default, else 'local' */
   runner?: Runner;
+  /** Track every run to MLflow: `{ experiment: 'daily-training-{{ ds }}' }` (the worker names the server). */
+  mlflow?: MlflowTracking;
   /** Run parameters and their defaults; a run may override them with values of the same type. */
   params?: Record<string, Json>;
   /** Like Airflow's `default_args`: every step starts from these. */
@@ -234,6 +236,7 @@ export function pipeline(options: PipelineOptions, define: (p: PipelineBuilder) 
   if (options.maxActiveRuns !== undefined) draft.maxActiveRuns = options.maxActiveRuns;
   if (options.tags !== undefined) draft.tags = options.tags;
   if (options.runner !== undefined) draft.runner = options.runner;
+  if (options.mlflow !== undefined) draft.mlflow = options.mlflow;
   const spec = validatePipeline(draft, { taskNames: [...state.tasks.keys()] });
   return { spec, version: specVersion(spec), tasks: state.tasks };
 }

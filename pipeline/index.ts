@@ -19,7 +19,7 @@ export { defineTask, type TaskContext, type TaskDefinition } from './task';
 export { pipeline, mapValue, type PipelineBuilder, type GroupHandle, type Upstream, type Ref, type MapValue, type Pipeline, type PipelineOptions, type StepHandle, type StepOptions, type Output, type Args, type Arg } from './builder';
 export * from './kinds';
 export { resolveParams } from './params';
-export { RUNNERS, type Runner, type RunRef, isRunner, resolveRunner } from './run-ref';
+export { RUNNERS, type MlflowRunRef, type Runner, type RunRef, isRunner, resolveRunner } from './run-ref';
 export { MapError, resolveMap, mapValues, mapDefaults, checkMapLength, mapProblems, MAX_ACTIVE_LIMIT, type ResolvedMap, type MapDefaults } from './mapping';
 export { gridSearch, randomSearch, selectBest, gridSearchTask, randomSearchTask, selectBestTask, type Distribution } from './search';
 export { MedianStopping, type StoppingState, type StoppingVerdict, type TrialRecord } from './early-stopping';

@@ -22,6 +22,15 @@ export interface RunRef {
   /** The run's params, defaults filled in. */
   params: Record<string, Json>;
   runner: Runner;
+  /** The run's MLflow parent run, when its pipeline tracks to MLflow (`mlflow` option). */
+  mlflow?: MlflowRunRef;
+}
+
+/** Where a run's MLflow records go: its experiment and its parent run (each try's run nests under it). */
+export interface MlflowRunRef {
+  experimentId: string;
+  /** The run's parent MLflow run. */
+  runId: string;
 }
 
 export function isRunner(value: unknown): value is Runner {

@@ -130,12 +130,20 @@ export interface PipelineSpec {
   description?: string;
   /** How this pipeline's container steps run unless a run asks otherwise. @default the deployment's TRAINYARD_DEFAULT_RUNNER, else 'local' */
   runner?: Runner;
+  /** Tracks every run to MLflow: a parent run per run, a nested run per process or pod try. */
+  mlflow?: MlflowTracking;
   /** Cron expression or `@hourly` / `@daily` / `@weekly` / `@monthly`. */
   schedule?: string;
   maxActiveRuns?: number;
   tags?: string[];
   params: Record<string, ParamSpec>;
   steps: StepSpec[];
+}
+
+/** The `mlflow` pipeline option. */
+export interface MlflowTracking {
+  /** The MLflow experiment of the pipeline's runs, templates allowed (`daily-training-{{ ds }}`); created when missing. */
+  experiment: string;
 }
 
 /** A spec as written by hand (any client may send one): compiling it checks it and fills its defaults. */

@@ -12,7 +12,7 @@ import { type CompileContext, STEP_KINDS, STEP_KIND_TABLE, type StepConfigByKind
 import { mapProblems } from './mapping';
 import { RUNNERS, isRunner } from './run-ref';
 import { isXComRef, scanValue } from './template';
-import { TRIGGER_RULES, type PipelineDraft, type PipelineSpec, type StepBase, type StepSpec } from './types';
+import { TRIGGER_RULES, type MlflowTracking, type PipelineDraft, type PipelineSpec, type StepBase, type StepSpec } from './types';
 import type { VariableScope } from './variables';
 
 const ID = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
@@ -120,6 +120,8 @@ export function compileSpec(spec: PipelineSpec | PipelineDraft, opts: ValidateOp
     if (step.map !== undefined) problems.push(...mapProblems(step.id, step.map, scope.stepIds));
   }
 
+  if (spec.mlflow !== undefined) problems.push(...mlflowProblems(spec.mlflow, { stepIds: [], paramNames: scope.paramNames }));
+
   const cycle = findCycle(steps);
   if (cycle) problems.push(`the steps form a cycle: ${cycle.join(' -> ')}`);
   else {
@@ -138,6 +140,17 @@ export function compileSpec(spec: PipelineSpec | PipelineDraft, opts: ValidateOp
     }
   }
   return { spec: { ...spec, steps: compiled }, problems };
+}
+
+/** The `mlflow` option: an experiment name, whose templates may read the run (ds, params) but no step's XCom. */
+function mlflowProblems(mlflow: MlflowTracking, scope: VariableScope): string[] {
+  if (mlflow === null || typeof mlflow !== 'object' || Array.isArray(mlflow)) {
+    return [`mlflow must be an object like { experiment: 'daily-training' }`];
+  }
+  if (typeof mlflow.experiment !== 'string' || mlflow.experiment.trim() === '') {
+    return [`mlflow.experiment must be the MLflow experiment's name (templates allowed, like 'daily-training-{{ ds }}')`];
+  }
+  return scanValue(mlflow.experiment, scope).problems.map((p) => `mlflow.experiment: ${p}`);
 }
 
 /** Returns every problem of a spec; an empty list means it is valid. */

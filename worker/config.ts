@@ -26,6 +26,12 @@
  *                           the artifact store's credentials for pods            @default none
  *   TRAINYARD_DEFAULT_RUNNER  'local' or 'kubernetes': how container steps run when neither the run's
  *                           request nor its pipeline says   @default local
+ *   TRAINYARD_MLFLOW_TRACKING_URI   the MLflow tracking server (http://...): pipelines with the `mlflow`
+ *                           option track their runs there; registry steps use it   @default none
+ *   TRAINYARD_MLFLOW_POD_TRACKING_URI   the server's URL as pods reach it (an in-cluster Service)
+ *                           @default TRAINYARD_MLFLOW_TRACKING_URI
+ *   TRAINYARD_TEMPORAL_UI_URL   base of the Temporal Web UI links on MLflow runs   @default none
+ *   TRAINYARD_API_URL       base of the API links on MLflow runs (http://host:3000)   @default none
  *   TRAINYARD_MAX_CACHED_WORKFLOWS  runs the worker keeps in memory between their workflow tasks
  *                           @default the SDK's, from the heap limit (~2,300 with a 4 GiB heap)
  *
@@ -43,6 +49,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ArtifactsOptions } from '../activities/artifacts';
 import type { S3ClientOptions } from '../activities/object-store';
+import type { MlflowDeps } from '../activities/mlflow/tracking';
 import { DEFAULT_PAYLOAD_THRESHOLD, type PayloadKey, payloadKeyFromBase64 } from '../codec';
 import { RUNNERS, type Runner, isRunner } from '../pipeline';
 
@@ -66,6 +73,8 @@ export interface TrainyardConfig {
   maxCachedWorkflows?: number;
   /** Runner of runs whose request and pipeline name none; absent: 'local'. */
   defaultRunner?: Runner;
+  /** The MLflow tracking server; absent when none is configured. */
+  mlflow?: MlflowDeps;
 }
 
 export interface PayloadSettings {
@@ -128,6 +137,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): TrainyardConfi
     }
     config.defaultRunner = env.TRAINYARD_DEFAULT_RUNNER;
   }
+  const mlflow = mlflowSettingsFrom(env, config.namespace);
+  if (mlflow) config.mlflow = mlflow;
   if (env.TEMPORAL_TLS === '1' || env.TEMPORAL_TLS_CERT || env.TEMPORAL_API_KEY) {
     config.tls = {};
     if (env.TEMPORAL_TLS_CERT) config.tls.clientCertPath = env.TEMPORAL_TLS_CERT;
@@ -149,6 +160,34 @@ export function s3OptionsFrom(env: NodeJS.ProcessEnv): S3ClientOptions | undefin
     if (env.AWS_SESSION_TOKEN) options.sessionToken = env.AWS_SESSION_TOKEN;
   }
   return options;
+}
+
+const HTTP_URL = /^https?:\/\/[^\s/]+/;
+
+/** The MLflow settings the environment gives, or undefined when it names no tracking server. */
+export function mlflowSettingsFrom(env: NodeJS.ProcessEnv, namespace: string): MlflowDeps | undefined {
+  const urls = {
+    TRAINYARD_MLFLOW_TRACKING_URI: env.TRAINYARD_MLFLOW_TRACKING_URI || undefined,
+    TRAINYARD_MLFLOW_POD_TRACKING_URI: env.TRAINYARD_MLFLOW_POD_TRACKING_URI || undefined,
+    TRAINYARD_TEMPORAL_UI_URL: env.TRAINYARD_TEMPORAL_UI_URL || undefined,
+    TRAINYARD_API_URL: env.TRAINYARD_API_URL || undefined,
+  };
+  for (const [name, value] of Object.entries(urls)) {
+    if (value !== undefined && !HTTP_URL.test(value)) throw new Error(`${name}='${value}' must be an http:// or https:// URL, like http://127.0.0.1:5000`);
+  }
+  if (!urls.TRAINYARD_MLFLOW_TRACKING_URI) {
+    if (urls.TRAINYARD_MLFLOW_POD_TRACKING_URI) throw new Error('TRAINYARD_MLFLOW_POD_TRACKING_URI needs TRAINYARD_MLFLOW_TRACKING_URI (the URL the worker itself uses)');
+    return undefined;
+  }
+  return {
+    trackingUri: urls.TRAINYARD_MLFLOW_TRACKING_URI,
+    ...(urls.TRAINYARD_MLFLOW_POD_TRACKING_URI ? { podTrackingUri: urls.TRAINYARD_MLFLOW_POD_TRACKING_URI } : {}),
+    links: {
+      namespace,
+      ...(urls.TRAINYARD_TEMPORAL_UI_URL ? { temporalUiUrl: urls.TRAINYARD_TEMPORAL_UI_URL } : {}),
+      ...(urls.TRAINYARD_API_URL ? { apiUrl: urls.TRAINYARD_API_URL } : {}),
+    },
+  };
 }
 
 /** Temporal's default limit on one payload; a larger threshold would let the server refuse payloads. */

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { PayloadCodec } from '@temporalio/common';
 import { type NativeConnection, Worker } from '@temporalio/worker';
-import { type ArtifactsOptions, createActivities, createPodManager } from '../activities';
+import { type ArtifactsOptions, type MlflowDeps, createActivities, createPodManager } from '../activities';
 import { type S3ClientOptions, createS3Client } from '../activities/object-store';
 import { PooledKubeConfig } from '../activities/kubernetes/kube-config';
 import { type KubernetesAccess, artifactsOptionsFrom } from './config';
@@ -43,6 +43,8 @@ export interface CreateWorkerOptions {
    * @default none: payloads go to history as the payload converter made them
    */
   payloadCodec?: PayloadCodec;
+  /** The MLflow tracking server, for tracked runs and registry steps. */
+  mlflow?: MlflowDeps;
   /** Runs kept in memory between workflow tasks (an evicted run replays its history). @default the SDK's */
   maxCachedWorkflows?: number;
 }
@@ -73,6 +75,7 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Trainy
     ...(options.notifyEnv ? { notify: { env: options.notifyEnv } } : {}),
     ...(pods && options.kubernetes ? { kubernetes: { pods, namespace: options.kubernetes.namespace } } : {}),
     ...(s3 ? { s3 } : {}),
+    ...(options.mlflow ? { mlflow: options.mlflow } : {}),
   });
   // Sync the default namespace's pod watch before taking work, so the first pod step does not
   // pay for the list; an unreachable API server only delays that to the first pod step.

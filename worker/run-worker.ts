@@ -49,11 +49,13 @@ export async function runWorker({ config, logLevel = 'INFO' }: RunWorkerOptions)
       ...(config.s3 ? { s3: config.s3 } : {}),
       ...(payloads ? { payloadCodec: payloads.codec } : {}),
       ...(config.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.maxCachedWorkflows } : {}),
+      ...(config.mlflow ? { mlflow: config.mlflow } : {}),
     });
     console.log(
       `trainyard worker on ${config.address}/${config.namespace}, task queue '${config.taskQueue}'; ` +
         `pipelines: ${[...registry.pipelines.keys()].join(', ')}; schedules: ${schedules.join(', ') || 'none'}` +
-        (payloads ? `; ${payloads.codec.describe()}` : ''),
+        (payloads ? `; ${payloads.codec.describe()}` : '') +
+        (config.mlflow?.trackingUri ? `; MLflow at ${new URL(config.mlflow.trackingUri).origin}` : ''),
     );
     await run();
     await client.connection.close();

@@ -21,6 +21,7 @@ import {
   condition,
   continueAsNew,
   executeChild,
+  getExternalWorkflowHandle,
   isCancellation,
   setHandler,
   workflowInfo,
@@ -38,6 +39,7 @@ import {
   trialId,
   trialMetricsSignal,
   trialStateQuery,
+  trialStopSignal,
 } from '../contract';
 import { type Json, type StepSpec, type TrialState, MedianStopping, mapDefaults, mapValues, renderValue } from '../pipeline';
 import type { StepOutcome } from './kinds';
@@ -65,6 +67,10 @@ export async function mapTrial(input: TrialInput): Promise<StepOutcome> {
     maxAttempts: step.retry.retries + 1,
   };
   setHandler(trialStateQuery, () => view);
+  let stopReason: string | undefined;
+  setHandler(trialStopSignal, ({ reason }) => {
+    stopReason = reason;
+  });
   const result = await runTries(
     step,
     () => step.config,
@@ -74,6 +80,8 @@ export async function mapTrial(input: TrialInput): Promise<StepOutcome> {
       // Mapped branches choose with a function; conditions never read the run here.
       context: () => ({ run, xcom: {}, stepIds: [] }),
       mapIndex: input.mapIndex,
+      mapValues: input.values,
+      stopReason: () => stopReason,
       ...(input.metricsTo !== undefined ? { metricsTo: input.metricsTo } : {}),
     },
     view,
@@ -128,7 +136,14 @@ export async function mapStep(input: MapStepInput): Promise<MapStepResult> {
     const verdict = stopping.judge(index, Date.now());
     if (verdict.stop) {
       pruneReasons.set(index, verdict.reason);
-      running.scope.cancel();
+      if (!run.mlflow) running.scope.cancel();
+      else {
+        // A tracked trial closes its MLflow run as it stops: it hears why first.
+        void getExternalWorkflowHandle(trialId(run.runId, step.id, index))
+          .signal(trialStopSignal, { reason: `pruned: ${verdict.reason}` })
+          .catch(() => undefined)
+          .finally(() => running.scope.cancel());
+      }
     }
   };
   setHandler(trialMetricsSignal, ({ index, reports }) => {

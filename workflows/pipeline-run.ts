@@ -55,6 +55,7 @@ import {
 import type { StepEnv } from './kinds';
 import type { mapStep } from './map-step';
 import { describeFailure, runTries } from './step-runner';
+import { endTracking, startRunTracking } from './tracking';
 
 /** A failed coordinator's result, carried in its failure's details. */
 function findDetails(err: unknown): MapStepResult | undefined {
@@ -139,6 +140,20 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
   const xcom: Record<string, Json> = {};
   const stepIds = spec.steps.map((s) => s.id);
   const context = (): RunContext => ({ run: ref, xcom, stepIds });
+
+  // Tracked runs: the parent MLflow run exists before any step, and every try nests under it.
+  if (spec.mlflow) {
+    try {
+      ref.mlflow = await startRunTracking(ref, renderValue(spec.mlflow.experiment, context()) as string);
+    } catch (err) {
+      setRunState('failed');
+      run.summary = `run failed: cannot start its MLflow run: ${describeFailure(err).message}`;
+      throw failure('runFailed', run.summary, { details: [{ failedSteps: [] }] });
+    }
+  }
+  const endRun = async (end: 'success' | 'failed' | 'cancelled'): Promise<void> => {
+    if (ref.mlflow) await endTracking(ref.mlflow.runId, end, run.summary);
+  };
   let changed = true;
   const settle = (st: StepRunState, state: StepRunState['state'], error?: string): void => {
     st.state = state;
@@ -288,6 +303,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
     run.endedAt = new Date().toISOString();
     run.summary = 'run cancelled';
     setRunState('cancelled');
+    await CancellationScope.nonCancellable(() => endRun('cancelled'));
     throw err;
   }
 
@@ -301,9 +317,11 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
     const shown = unfinished.slice(0, 10).join(', ') + (unfinished.length > 10 ? ` and ${unfinished.length - 10} more` : '');
     run.summary = `run failed: step(s) ${run.failedSteps.join(', ') || '(none)'} failed; leaves that did not succeed: ${shown}\n${failed.join('\n')}`;
     setRunState('failed');
+    await endRun('failed');
     throw failure('runFailed', run.summary, { details: [{ failedSteps: run.failedSteps }] });
   }
   run.summary = `run succeeded: ${run.steps.filter((s) => s.state === 'success').length} step(s) ran, ${run.steps.filter((s) => s.state === 'skipped').length} skipped`;
   setRunState('success');
+  await endRun('success');
   return run;
 }

@@ -9,11 +9,12 @@
  * when its worker was lost (the same try resumes, re-attaching to its process or
  * pod) or a store was briefly unavailable.
  */
-import { ActivityCancellationType, TimeoutFailure, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
+import { ActivityCancellationType, CancellationScope, TimeoutFailure, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
 import type { TrainyardActivities } from '../activities';
 import { NOT_RETRIED_BY_TEMPORAL, type TryProgress, type TryRef, failure, retriedBy } from '../contract';
 import { type StepConfigByKind, type StepKind, type StepOf, type StepSpec, parseDuration } from '../pipeline';
 import { type StepEnv, type StepOutcome, TRY_RUNNERS } from './kinds';
+import { endTracking, startTryTracking, tracksTries } from './tracking';
 
 /** Extra time the server allows a try beyond its own timeout, so the activity's own kill and message win. */
 const TIMEOUT_GRACE_MS = 30_000;
@@ -34,8 +35,20 @@ export function describeFailure(err: unknown): { message: string; retryable: boo
   return { message: cause instanceof Error ? cause.message : String(cause), retryable };
 }
 
+/** Which try this is, as every activity input starts from it. */
+function tryRefOf(step: StepSpec, attempt: number, env: StepEnv): TryRef {
+  return {
+    run: env.run,
+    stepId: step.id,
+    attempt,
+    ...(env.mapIndex !== undefined ? { mapIndex: env.mapIndex } : {}),
+    ...(env.metricsTo !== undefined ? { metricsTo: env.metricsTo } : {}),
+  };
+}
+
 /** Runs one try: the kind's try runner, with `config` already rendered. */
-function runTry<K extends StepKind>(step: StepOf<K>, config: StepConfigByKind[K], attempt: number, env: StepEnv, progress: TryProgress, changed: () => void): Promise<StepOutcome> {
+function runTry<K extends StepKind>(step: StepOf<K>, config: StepConfigByKind[K], ref: TryRef, env: StepEnv, progress: TryProgress, changed: () => void): Promise<StepOutcome> {
+  const { attempt } = ref;
   const timeoutMs = ms(step.timeout);
   const acts = proxyActivities<TrainyardActivities>({
     activityId: `${step.id}#${attempt}`,
@@ -45,13 +58,6 @@ function runTry<K extends StepKind>(step: StepOf<K>, config: StepConfigByKind[K]
     retry: { maximumAttempts: LOST_TRY_ATTEMPTS, initialInterval: '1s', nonRetryableErrorTypes: NOT_RETRIED_BY_TEMPORAL },
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   });
-  const ref: TryRef = {
-    run: env.run,
-    stepId: step.id,
-    attempt,
-    ...(env.mapIndex !== undefined ? { mapIndex: env.mapIndex } : {}),
-    ...(env.metricsTo !== undefined ? { metricsTo: env.metricsTo } : {}),
-  };
   return TRY_RUNNERS[step.kind]({ step, config, ref, env, timeoutMs, acts, progress, changed });
 }
 
@@ -73,7 +79,10 @@ export async function runTries<S extends StepSpec>(
     if (error !== undefined) progress.error = error;
     changed();
   };
+  const tracked = tracksTries(env.run, step.kind);
   for (let attempt = 1; ; attempt++) {
+    // The try's MLflow run (tracked runs only): opened before the try, closed with its outcome.
+    let mlflowRunId: string | undefined;
     progress.attempt = attempt;
     progress.state = 'running';
     progress.startedAt = new Date().toISOString();
@@ -86,17 +95,26 @@ export async function runTries<S extends StepSpec>(
       } catch (err) {
         throw failure('templateError', `cannot render step config: ${(err as Error).message}`);
       }
-      const outcome = await runTry(step, config, attempt, env, progress, changed);
+      const ref = tryRefOf(step, attempt, env);
+      if (tracked) ref.mlflowRunId = mlflowRunId = await startTryTracking(ref, step.kind, env.mapValues);
+      const outcome = await runTry(step, config, ref, env, progress, changed);
+      if (mlflowRunId !== undefined) await endTracking(mlflowRunId, 'success', undefined, outcome.xcom);
       delete progress.error;
       delete progress.note;
       settle('success');
       return { ok: true, outcome };
     } catch (err) {
+      const stopped = env.stopReason?.();
       if (isCancellation(err)) {
+        if (mlflowRunId !== undefined) {
+          const id = mlflowRunId;
+          await CancellationScope.nonCancellable(() => endTracking(id, stopped !== undefined ? 'pruned' : 'cancelled', stopped ?? 'run cancelled'));
+        }
         settle('failed', 'run cancelled');
         throw err;
       }
       const { message, retryable } = describeFailure(err);
+      if (mlflowRunId !== undefined) await endTracking(mlflowRunId, stopped !== undefined ? 'pruned' : 'failed', stopped ?? message);
       progress.error = message;
       delete progress.note;
       if (!retryable || attempt >= progress.maxAttempts) {

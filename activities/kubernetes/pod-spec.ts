@@ -40,13 +40,15 @@ export function mergeTemplate(base: unknown, over: unknown): unknown {
  * the container gets its `TRAINYARD_ARTIFACTS_URI`, the store's endpoint and region
  * before the step's own `env`, and the store's credentials Secret before the
  * step's own `envFrom`, so the step's settings win where both name a variable.
+ * `tryEnv` (the try's MLflow run, say) comes last: it is the try's own.
  */
-export function buildPod(id: PodIdentity, config: PodConfig, defaultNamespace: string, artifacts?: ArtifactsOptions): V1Pod {
+export function buildPod(id: PodIdentity, config: PodConfig, defaultNamespace: string, artifacts?: ArtifactsOptions, tryEnv: Record<string, string> = {}): V1Pod {
   const storeEnv = Object.entries(artifacts?.env ?? {}).map(([name, value]) => ({ name, value }));
   const env = (config.env ?? []).map((e) => (e.value !== undefined ? { name: e.name, value: e.value } : { name: e.name, valueFrom: e.valueFrom }));
   const trainyardEnv = [
     { name: 'TRAINYARD_XCOM_PATH', value: XCOM_PATH },
     ...(artifacts ? [{ name: ARTIFACTS_URI_ENV, value: artifactsUri(artifacts.baseUri, id) }] : []),
+    ...Object.entries(tryEnv).map(([name, value]) => ({ name, value })),
   ];
   const envFrom = [...(artifacts?.podSecret ? [{ secretRef: { name: artifacts.podSecret } }] : []), ...(config.envFrom ?? [])];
   const container: Record<string, unknown> = {

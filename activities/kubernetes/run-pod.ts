@@ -18,6 +18,7 @@ import { forwardMetrics } from '../metrics-forwarder';
 import type { StepResult } from '../types';
 import { ANNOTATIONS, identityKey } from './naming';
 import type { PodManager } from './pod-manager';
+import { mlflowEnv } from '../mlflow/tracking';
 import { CONTAINER_NAME, buildPod } from './pod-spec';
 import { containerStarted, describeDisruption, disruptionOf, fatalWaiting, isFinished, isScheduled, lostToInfrastructure, schedulingEventMessage, termination, unschedulableReason } from './status';
 import { statusOf } from './api-retry';
@@ -35,6 +36,8 @@ export interface PodRunnerDeps {
   namespace?: string;
   /** Where steps keep their artifacts; each pod gets its prefix as `$TRAINYARD_ARTIFACTS_URI`. */
   artifacts: ArtifactsOptions;
+  /** MLflow's URL as pods reach it: a tracked try's pod gets it as MLFLOW_TRACKING_URI. */
+  mlflowTrackingUri?: string;
 }
 
 /** Raised inside the runner when a wait ends without the pod reaching the state. */
@@ -50,7 +53,7 @@ export function createPodActivities(deps: PodRunnerDeps) {
       const ctx = Context.current();
       const { config } = input;
       const id = input;
-      const manifest = buildPod(id, config, deps.namespace ?? 'default', deps.artifacts);
+      const manifest = buildPod(id, config, deps.namespace ?? 'default', deps.artifacts, mlflowEnv(input, deps.mlflowTrackingUri));
       const namespace = manifest.metadata?.namespace ?? 'default';
       const name = manifest.metadata?.name ?? '';
       const watch = await deps.pods.watch(namespace);

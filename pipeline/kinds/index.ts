@@ -10,6 +10,7 @@ import { notifyKind } from './notify';
 import { pipelineSensorKind } from './pipeline-sensor';
 import { podKind } from './pod';
 import { processKind } from './process';
+import { compareBaselineKind, promoteKind, registerModelKind } from './registry';
 import { s3KeySensorKind } from './s3-key-sensor';
 import { taskKind } from './task';
 
@@ -21,6 +22,9 @@ export const STEP_KIND_TABLE = {
   notify: notifyKind,
   'sensor.s3Key': s3KeySensorKind,
   'sensor.pipeline': pipelineSensorKind,
+  registerModel: registerModelKind,
+  compareBaseline: compareBaselineKind,
+  promote: promoteKind,
 } as const;
 
 type Table = typeof STEP_KIND_TABLE;
@@ -53,5 +57,18 @@ export type { NotifyConfig } from './notify';
 export type { CompiledPipelineSensorConfig, PipelineSensorConfig, WatchedRun, WatchedState } from './pipeline-sensor';
 export { ON_FINISH_ACTIONS, POD_DEFAULTS, type CompiledPodConfig, type EnvVar, type OnFinishAction, type PodConfig } from './pod';
 export type { ProcessConfig } from './process';
+export {
+  BETTER,
+  type Better,
+  type CompareBaselineConfig,
+  type Comparison,
+  type CompiledCompareBaselineConfig,
+  type CompiledPromoteConfig,
+  type Promotion,
+  type PromoteConfig,
+  type RegisterModelConfig,
+  type RegisteredVersion,
+  type Valued,
+} from './registry';
 export type { CompiledS3KeySensorConfig, S3KeyMatches, S3KeySensorConfig } from './s3-key-sensor';
 export type { CompiledTaskConfig, TaskConfig } from './task';

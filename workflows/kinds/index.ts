@@ -8,6 +8,7 @@ import { branchTry } from './branch';
 import { notifyTry } from './notify';
 import { podTry } from './pod';
 import { processTry } from './process';
+import { compareBaselineTry, promoteTry, registerModelTry } from './registry';
 import { pipelineSensorTry, s3KeySensorTry } from './sensor';
 import { taskTry } from './task';
 import type { TryRunner } from './try';
@@ -20,6 +21,9 @@ export const TRY_RUNNERS: { [K in StepKind]: TryRunner<K> } = {
   notify: notifyTry,
   'sensor.s3Key': s3KeySensorTry,
   'sensor.pipeline': pipelineSensorTry,
+  registerModel: registerModelTry,
+  compareBaseline: compareBaselineTry,
+  promote: promoteTry,
 };
 
 export type { SensorEvents, StepEnv, StepOutcome, TryContext, TryRunner } from './try';

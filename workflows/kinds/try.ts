@@ -22,6 +22,10 @@ export interface StepEnv {
   mapIndex?: number;
   /** Workflow that takes the try's intermediate metrics (the mapped step's coordinator). */
   metricsTo?: string;
+  /** One index of a mapped step: its values (`map.KEY`). */
+  mapValues?: Record<string, Json>;
+  /** Why the coordinator is stopping this index (early stopping), once it has said so. */
+  stopReason?: () => string | undefined;
   /** S3 events the run has been told of: they wake waiting s3Key sensors. */
   events?: SensorEvents;
 }
