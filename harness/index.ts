@@ -2,9 +2,10 @@
  * The harness: the real outside world that tests and benchmarks both run
  * Trainyard against, all on loopback and from the binaries the bootstrap
  * installed: Temporal servers (dev and time-skipping), in-process workers, the
- * local S3 server, Trainyard's entry points as child processes, and the fan-out
- * measurement. It knows nothing of node:test: what only tests need (fixtures,
- * assertions on a run) lives in test/support/, which builds on this module.
+ * local S3 server, the MLflow tracking server, Trainyard's entry points as child
+ * processes, and the fan-out measurement. It knows nothing of node:test: what
+ * only tests need (fixtures, assertions on a run) lives in test/support/, which
+ * builds on this module.
  *
  * @example
  * import { startDevServer, startWorker } from '../harness';
@@ -20,6 +21,7 @@
  */
 export { eventually } from './eventually';
 export { type FanoutFigures, fanoutPipeline, runFanout } from './fanout';
+export { type TestMlflow, startTestMlflow } from './mlflow';
 export { type NodeProcess, exitCode, spawnNode } from './process';
 export { type TestS3, startTestS3 } from './s3';
 export { startDevServer, startTimeSkippingServer, useLogger } from './server';

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # npm run demo [-- --keep-running] [-- --kubernetes] [-- --param threshold=0.95]
-# Bootstraps, starts Temporal, the local S3 server, a worker, the API and a local webhook
-# sink, runs the flagship pipeline through the API (its first step waits for the day's
-# training data in S3, which the demo uploads a few seconds later), prints its steps and
-# exits 0 only if it succeeded.
+# Bootstraps, starts Temporal, the local S3 server, the MLflow tracking server, a worker,
+# the API and a local webhook sink, runs the flagship pipeline through the API (its first
+# step waits for the day's training data in S3, which the demo uploads a few seconds
+# later), prints its steps and exits 0 only if it succeeded.
 # --kubernetes also starts the local cluster (real API server, KWOK nodes) and runs the
 # example's pod steps as pods there, then lists the pods and the nodes they ran on.
 set -euo pipefail
@@ -44,6 +44,12 @@ if [[ -z ${TRAINYARD_PAYLOAD_KEY:-} ]]; then
 fi
 export TRAINYARD_EVENTS_TOKEN="${TRAINYARD_EVENTS_TOKEN:-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')}"
 
+# The MLflow tracking server, its artifacts in the S3 server's bucket mlflow-artifacts and its
+# runs in $STATE_DIR/mlflow. It takes a while to start, so it starts now and is waited for just
+# before the worker, which (like the API) reaches it at TRAINYARD_MLFLOW_TRACKING_URI.
+start_service local-mlflow - env TRAINYARD_MLFLOW_PORT="$MLFLOW_PORT" node dist/scripts/local-mlflow.js "$STATE_DIR"
+export TRAINYARD_MLFLOW_TRACKING_URI="http://127.0.0.1:$MLFLOW_PORT"
+
 bash scripts/temporal-start.sh
 
 sink_port="${TRAINYARD_SINK_PORT:-3099}"
@@ -65,10 +71,11 @@ if ((kubernetes)); then
   client_args+=(--pipeline ml_training_pipeline_kwok --kubeconfig "$KUBECONFIG")
   say "local Kubernetes cluster up (kubeconfig $KUBECONFIG; try: KUBECONFIG=$KUBECONFIG kubectl get nodes)"
 fi
+wait_for_line local-mlflow "local mlflow ready" 180
 start_service worker - node dist/worker/main.js
 wait_for_line worker "trainyard worker on" 60
 start_service api "$API_PORT" node dist/api/main.js
-say "worker (log $STATE_DIR/worker.log), API http://127.0.0.1:$API_PORT, Web UI http://127.0.0.1:$TEMPORAL_UI_PORT"
+say "worker (log $STATE_DIR/worker.log), API http://127.0.0.1:$API_PORT, Web UI http://127.0.0.1:$TEMPORAL_UI_PORT, MLflow $TRAINYARD_MLFLOW_TRACKING_URI"
 
 # The day's data, uploaded by the demo client a few seconds after the run starts.
 python3 examples/ml-training/image/make_data.py --out "$STATE_DIR/digits.csv" >/dev/null
@@ -84,6 +91,7 @@ else
   stop_service worker
   stop_service webhook-sink
   stop_service local-cluster
+  stop_service local-mlflow
   stop_service local-s3
   bash scripts/temporal-stop.sh >/dev/null
 fi

@@ -6,6 +6,8 @@ TEMPORAL_PORT="${TRAINYARD_TEMPORAL_PORT:-7233}"
 TEMPORAL_UI_PORT="${TRAINYARD_TEMPORAL_UI_PORT:-8233}"
 API_PORT="${TRAINYARD_API_PORT:-3000}"
 VENV_LINK="$STATE_DIR/venv"
+MLFLOW_VENV_LINK="$STATE_DIR/mlflow-venv"
+MLFLOW_PORT="${TRAINYARD_MLFLOW_PORT:-5000}"
 export TRAINYARD_STATE_DIR="$STATE_DIR"
 
 die() { echo "trainyard: $*" >&2; exit 1; }
@@ -34,6 +36,8 @@ need_venv() {
   export TRAINYARD_TEST_SERVER_BIN="$VENV_LINK/bin/temporal-test-server"
   export TRAINYARD_KUBE_BIN="$STATE_DIR/kube-bin"
   export TRAINYARD_S3_BIN="$STATE_DIR/s3-bin"
+  # The server; the training venv's own `mlflow` (first on PATH) is mlflow-skinny's client.
+  export TRAINYARD_MLFLOW_BIN="$MLFLOW_VENV_LINK/bin/mlflow"
 }
 
 # prepare: what every top-level command does first: bootstrap, put the venv on PATH, build.

@@ -14,9 +14,9 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { get as httpGet } from 'node:http';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../worker/config';
+import { freePort } from './ports';
 import { serveUntilSignalled } from './serve-cli';
 
 export interface LocalCluster {
@@ -85,14 +85,6 @@ export function writeKubeconfig(file: string, server: string, token: string): st
     }),
   );
   return file;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** One call to the API server with the cluster's token (its certificate is self-signed). */

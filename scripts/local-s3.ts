@@ -13,9 +13,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../worker/config';
+import { freePort } from './ports';
 import { serveUntilSignalled } from './serve-cli';
 
 export interface LocalS3 {
@@ -42,14 +42,6 @@ export interface LocalS3Options {
   secretAccessKey?: string;
   /** How long to wait for the server to answer. @default 30000 */
   timeoutMs?: number;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** True when an S3 server answers on the endpoint: an anonymous ListBuckets gets an S3 XML reply (an AccessDenied error). */

@@ -28,11 +28,20 @@ stop_service() {
   rm -f "$pidfile"
 }
 
-# wait_for_line NAME PATTERN SECONDS: waits until the service's log shows PATTERN.
+# wait_for_line NAME PATTERN SECONDS: waits until the service's log shows PATTERN; fails at once
+# when the service exits first (a start that failed), not only when the time is up.
 wait_for_line() {
   local name=$1 pattern=$2 seconds=$3
-  if ! wait_for "$name" "$seconds" grep -q "$pattern" "$STATE_DIR/$name.log"; then
-    tail -5 "$STATE_DIR/$name.log" >&2
-    die "$name did not start within ${seconds}s (log: $STATE_DIR/$name.log)"
-  fi
+  local log="$STATE_DIR/$name.log" deadline=$((SECONDS + seconds))
+  until grep -q "$pattern" "$log" 2>/dev/null; do
+    if ! pid_alive "$STATE_DIR/$name.pid"; then
+      tail -5 "$log" >&2
+      die "$name exited before it was ready (log: $log)"
+    fi
+    if ((SECONDS >= deadline)); then
+      tail -5 "$log" >&2
+      die "$name did not start within ${seconds}s (log: $log)"
+    fi
+    sleep 0.2
+  done
 }
