@@ -1,6 +1,7 @@
-/** The root module: Temporal wiring, the feature modules (runs, pipelines, the codec endpoints) and the error mapping. */
+/** The root module: Temporal wiring, the feature modules (runs, pipelines, approvals, the codec endpoints) and the error mapping. */
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { ApprovalsModule } from './approvals/approvals.module';
 import { CodecModule, type CodecModuleOptions } from './codec/codec.module';
 import { TemporalExceptionFilter } from './common/temporal-exception.filter';
 import { EventsModule } from './events/events.module';
@@ -13,7 +14,7 @@ export class AppModule {
   static forRoot(options: TemporalModuleOptions & CodecModuleOptions): DynamicModule {
     return {
       module: AppModule,
-      imports: [TemporalModule.forRoot(options), PipelinesModule, RunsModule, EventsModule, CodecModule.forRoot(options)],
+      imports: [TemporalModule.forRoot(options), PipelinesModule, RunsModule, EventsModule, ApprovalsModule, CodecModule.forRoot(options)],
       providers: [{ provide: APP_FILTER, useClass: TemporalExceptionFilter }],
     };
   }

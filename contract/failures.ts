@@ -56,6 +56,10 @@ export const FAILURES = {
   sensorTimeout: { type: 'SensorTimeout', retriedBy: 'nobody' },
   sensorFailedState: { type: 'SensorFailedState', retriedBy: 'nobody' },
   sensorAccess: { type: 'SensorAccessError', retriedBy: 'nobody' },
+  /** No one decided an approval step (`onTimeout: 'fail'`) by its deadline. */
+  approvalTimeout: { type: 'ApprovalTimeout', retriedBy: 'nobody' },
+  /** An `approve` or `reject` Update the run refused (its validator's message says why); the step keeps waiting. */
+  approvalRefused: { type: 'ApprovalRefused', retriedBy: 'nobody' },
   /** S3 or another store answered with a server error or not at all: the same check again may pass. */
   storeUnavailable: { type: 'StoreUnavailable', retriedBy: 'temporal' },
   /** The MLflow server throttled, failed or could not be reached: the same call again may pass. */

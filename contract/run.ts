@@ -8,6 +8,7 @@
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { Json, PipelineSpec, RunRef, Runner, StepKind, StepState, TriggerRule } from '../pipeline';
+import type { ApprovalState } from './approval';
 
 export const PIPELINE_RUN_WORKFLOW = 'pipelineRun';
 
@@ -24,6 +25,11 @@ export interface PipelineRunInput {
    * deployment default); when absent the run uses the pipeline's, else `local`.
    */
   runner?: Runner;
+  /**
+   * Who started the run: a person's identity (the API's `startedBy`), or `schedule:<scheduleId>`
+   * for a scheduled run. The run's starter may not approve its approval steps.
+   */
+  startedBy?: string;
 }
 
 /** One step's tries as they move along; shared by a run's steps and a mapped step's trials. */
@@ -52,6 +58,8 @@ export interface StepRunState extends TryProgress {
   chosen?: string[];
   /** For mapped steps: the fan-out, filled in as it runs and settles. */
   map?: MapStepSummary;
+  /** For approval steps: what is waiting for a decision (model, version, deadline, details), and the decision. */
+  approval?: ApprovalState;
 }
 
 /** A mapped step at a glance; each index's own state is the trial workflow's `trialState`. */

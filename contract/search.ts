@@ -19,6 +19,8 @@ export const searchAttributes = {
   stepId: defineSearchAttributeKey('TrainyardStepId', 'KEYWORD'),
   /** On a trial: its map index. */
   mapIndex: defineSearchAttributeKey('TrainyardMapIndex', 'INT'),
+  /** On a run: true while one of its approval steps waits for a decision, false once none does. */
+  awaitingApproval: defineSearchAttributeKey('TrainyardAwaitingApproval', 'BOOL'),
 } as const;
 
 /** A value in a visibility query, quoted with `'` escaped. */
@@ -38,6 +40,8 @@ export interface RunsQuery {
   parentRunId?: string;
   /** Trials only (they carry a map index). */
   trialsOnly?: boolean;
+  /** Runs that wait (true) or no longer wait (false) for an approval; runs without approval steps match neither. */
+  awaitingApproval?: boolean;
 }
 
 /**
@@ -52,6 +56,7 @@ export function runsQuery(q: RunsQuery): string {
   if (q.pipelineId !== undefined) parts.push(`${searchAttributes.pipelineId.name} = ${quoted(q.pipelineId)}`);
   if (q.parentRunId !== undefined) parts.push(`${searchAttributes.parentRunId.name} = ${quoted(q.parentRunId)}`);
   if (q.trialsOnly) parts.push(`${searchAttributes.mapIndex.name} >= 0`);
+  if (q.awaitingApproval !== undefined) parts.push(`${searchAttributes.awaitingApproval.name} = ${q.awaitingApproval}`);
   if (q.logicalDate) {
     const iso = (d: Date | string): string => new Date(d).toISOString();
     parts.push(`${searchAttributes.logicalDate.name} >= ${quoted(iso(q.logicalDate.from))}`);

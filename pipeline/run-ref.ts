@@ -22,6 +22,8 @@ export interface RunRef {
   /** The run's params, defaults filled in. */
   params: Record<string, Json>;
   runner: Runner;
+  /** Who started the run (`PipelineRunInput.startedBy`): a person, or `schedule:<scheduleId>`. */
+  startedBy?: string;
   /** The run's MLflow parent run, when its pipeline tracks to MLflow (`mlflow` option). */
   mlflow?: MlflowRunRef;
 }

@@ -35,15 +35,18 @@ type Compilers = {
   [K in StepKind]: {
     compile(config: StepOptionsByKind[K], ctx: CompileContext): StepConfigByKind[K];
     reads?(config: StepConfigByKind[K], scope: VariableScope): string[];
+    oneTry?: boolean;
   };
 };
 const COMPILERS: Compilers = STEP_KIND_TABLE;
 
 /** A step with its kind's compile step applied to its config. */
 function compileStep<K extends StepKind>(step: StepBase & { kind: K; config: StepOptionsByKind[K] }, ctx: CompileContext): StepSpec {
-  const config = COMPILERS[step.kind].compile(step.config ?? {}, ctx);
+  const kind = COMPILERS[step.kind];
+  const config = kind.compile(step.config ?? {}, ctx);
+  const retry = kind.oneTry ? { ...step.retry, retries: 0 } : step.retry;
   // The step of one kind K with its compiled config is a member of the StepSpec union.
-  return { ...step, config } as StepSpec;
+  return { ...step, retry, config } as StepSpec;
 }
 
 function extraReads<K extends StepKind>(step: StepBase & { kind: K; config: StepConfigByKind[K] }, scope: VariableScope): string[] {

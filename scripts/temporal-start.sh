@@ -16,7 +16,8 @@ port_open "$TEMPORAL_UI_PORT" && die "port $TEMPORAL_UI_PORT (Web UI) is in use 
 
 attrs=()
 for attr in TrainyardPipelineId=Keyword TrainyardPipelineVersion=Keyword TrainyardRunState=Keyword TrainyardLogicalDate=Datetime \
-  TrainyardParentRunId=Keyword TrainyardStepId=Keyword TrainyardMapIndex=Int; do
+  TrainyardParentRunId=Keyword TrainyardStepId=Keyword TrainyardMapIndex=Int \
+  TrainyardAwaitingApproval=Bool; do
   attrs+=(--search-attribute "$attr")
 done
 # With a payload codec configured (TRAINYARD_PAYLOAD_BUCKET or _KEY), the Web UI shows values

@@ -8,13 +8,22 @@ import { PIPELINE_RUN_WORKFLOW, type PipelineRunInput, searchAttributes } from '
 
 export const scheduleIdOf = (pipelineId: string): string => `trainyard-${pipelineId}`;
 
-/** The schedule of a pipeline; its runs use the pipeline's runner, else the deployment's default (`defaultRunner`). */
+/**
+ * The schedule of a pipeline; its runs use the pipeline's runner, else the deployment's default (`defaultRunner`),
+ * and are started by `schedule:<scheduleId>` (no person, so anyone may approve their approval steps).
+ */
 export function scheduleOptions(pipeline: Pipeline, taskQueue: string, defaultRunner?: Runner): ScheduleOptions {
   const { spec } = pipeline;
   const cron = SCHEDULE_PRESETS[spec.schedule ?? ''] ?? spec.schedule ?? '';
-  const input: PipelineRunInput = { spec, pipelineVersion: pipeline.version, runner: resolveRunner({ pipeline: spec.runner, deployment: defaultRunner }) };
+  const scheduleId = scheduleIdOf(spec.id);
+  const input: PipelineRunInput = {
+    spec,
+    pipelineVersion: pipeline.version,
+    runner: resolveRunner({ pipeline: spec.runner, deployment: defaultRunner }),
+    startedBy: `schedule:${scheduleId}`,
+  };
   return {
-    scheduleId: scheduleIdOf(spec.id),
+    scheduleId,
     spec: { cronExpressions: [cron] },
     action: {
       type: 'startWorkflow',

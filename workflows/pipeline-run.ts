@@ -52,6 +52,7 @@ import {
   resolveRunner,
   specVersion,
 } from '../pipeline';
+import { ApprovalDesk } from './approval-desk';
 import type { StepEnv } from './kinds';
 import type { mapStep } from './map-step';
 import { describeFailure, runTries } from './step-runner';
@@ -87,6 +88,9 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
   if (input.pipelineVersion !== undefined && input.pipelineVersion !== version) {
     problems.push(`pipelineVersion '${input.pipelineVersion}' does not match the spec's hash '${version}'; send the spec unchanged`);
   }
+  if (input.startedBy !== undefined && (typeof input.startedBy !== 'string' || input.startedBy.trim() === '')) {
+    problems.push(`startedBy must be the identity of who starts the run, like alice@example.com; leave it out when no one does`);
+  }
 
   const ref: RunRef = {
     pipelineId: spec.id,
@@ -95,6 +99,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
     logicalDate: logicalDateOf(input),
     params,
     runner: resolveRunner({ request: input.runner, pipeline: spec.runner }),
+    ...(typeof input.startedBy === 'string' ? { startedBy: input.startedBy.trim() } : {}),
   };
   const run: RunState = {
     run: ref,
@@ -155,6 +160,14 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
     if (ref.mlflow) await endTracking(ref.mlflow.runId, end, run.summary);
   };
   let changed = true;
+  const approvals = new ApprovalDesk({
+    ...(ref.startedBy !== undefined ? { startedBy: ref.startedBy } : {}),
+    show: (stepId, approval) => {
+      const st = stateOf.get(stepId);
+      if (st) st.approval = approval;
+      changed = true;
+    },
+  });
   const settle = (st: StepRunState, state: StepRunState['state'], error?: string): void => {
     st.state = state;
     st.endedAt = new Date().toISOString();
@@ -168,14 +181,15 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
     followers: followers.get(step.id) ?? [],
     context,
     events: { count: (bucket) => eventCounts.get(bucket) ?? 0 },
+    approvals,
   });
 
-  /** A branch's choice: followers it did not choose settle as skipped. */
-  const applyChoice = (step: StepSpec, st: StepRunState, chosen: string[]): void => {
+  /** A branch's (or an approval's) choice: followers it did not choose settle as skipped, for `reason`. */
+  const applyChoice = (step: StepSpec, st: StepRunState, chosen: string[], reason = `not chosen by ${step.kind} '${step.id}'`): void => {
     st.chosen = chosen;
     for (const follower of followers.get(step.id) ?? []) {
       const fs = stateOf.get(follower);
-      if (fs?.state === 'queued' && !chosen.includes(follower)) settle(fs, 'skipped', `not chosen by branch '${step.id}'`);
+      if (fs?.state === 'queued' && !chosen.includes(follower)) settle(fs, 'skipped', reason);
     }
   };
 
@@ -195,7 +209,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
       run.failedSteps.push(st.id);
       return;
     }
-    const { xcom: output, chosen, skipped } = result.outcome;
+    const { xcom: output, chosen, notChosen, skipped } = result.outcome;
     if (skipped !== undefined) {
       settle(st, 'skipped', skipped);
       return;
@@ -204,7 +218,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
       xcom[step.id] = output;
       st.output = output;
     }
-    if (chosen) applyChoice(step, st, chosen);
+    if (chosen) applyChoice(step, st, chosen, notChosen);
   };
 
   /** A mapped step: resolve its values here, then hand the indices to a coordinator child workflow. */

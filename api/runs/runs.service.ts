@@ -52,7 +52,10 @@ export class RunsService {
     const runId = request.idempotencyKey ?? `${spec.id}-${isoDate.slice(0, 10)}-${randomBytes(4).toString('hex')}`;
     const handle = await this.client.workflow.start(
       PIPELINE_RUN_WORKFLOW,
-      this.runOptions(pipelineId, runId, logicalDate, request.runner, request.params ? { params: request.params as Record<string, Json> } : {}),
+      this.runOptions(pipelineId, runId, logicalDate, request.runner, {
+        ...(request.params ? { params: request.params as Record<string, Json> } : {}),
+        ...(request.startedBy !== undefined ? { startedBy: request.startedBy.trim() } : {}),
+      }),
     );
     return this.created(pipelineId, runId, isoDate, handle.firstExecutionRunId);
   }
@@ -75,7 +78,7 @@ export class RunsService {
    * What starting a run of the pipeline takes; a run id names one run forever (reuse is refused).
    * The runner is the request's, else the pipeline's, else this deployment's default.
    */
-  private runOptions(pipelineId: string, runId: string, logicalDate: Date, runner: Runner | undefined, extra: Pick<PipelineRunInput, 'params'> = {}) {
+  private runOptions(pipelineId: string, runId: string, logicalDate: Date, runner: Runner | undefined, extra: Pick<PipelineRunInput, 'params' | 'startedBy'> = {}) {
     const { spec, version } = this.pipelines.get(pipelineId);
     const input: PipelineRunInput = {
       spec,

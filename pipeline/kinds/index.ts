@@ -4,6 +4,7 @@
  * row in workflows/kinds for how its try runs, and its activity); the types of
  * the spec, the builder and the interpreter follow from these rows.
  */
+import { approvalKind } from './approval';
 import { branchKind } from './branch';
 import type { CompileContext, StepAdder } from './kind';
 import { notifyKind } from './notify';
@@ -25,6 +26,7 @@ export const STEP_KIND_TABLE = {
   registerModel: registerModelKind,
   compareBaseline: compareBaselineKind,
   promote: promoteKind,
+  approval: approvalKind,
 } as const;
 
 type Table = typeof STEP_KIND_TABLE;
@@ -52,6 +54,7 @@ export function isStepKind(value: unknown): value is StepKind {
 }
 
 export type { CompileContext, StepAdder } from './kind';
+export { APPROVAL_DEFAULTS, APPROVAL_ON_TIMEOUT, type ApprovalConfig, type ApprovalOnTimeout, type ApprovalRecord, type CompiledApprovalConfig } from './approval';
 export type { BranchCase, BranchConfig, BranchOptions } from './branch';
 export type { NotifyConfig } from './notify';
 export type { CompiledPipelineSensorConfig, PipelineSensorConfig, WatchedRun, WatchedState } from './pipeline-sensor';

@@ -41,6 +41,8 @@ export interface KindDefinition<User extends object, Compiled extends User, Meth
   compile(config: User, ctx: CompileContext): Compiled;
   /** XCom the step reads beyond its templates and references (a branch's conditions). */
   reads?(config: Compiled, scope: VariableScope): string[];
+  /** The step is one try whatever the defaults say (a human decision is not retried): compiling sets its retries to 0. */
+  oneTry?: boolean;
 }
 
 /** Identity for a kind definition, keeping its exact types. */

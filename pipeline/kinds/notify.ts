@@ -17,6 +17,24 @@ export interface NotifyConfig {
   fields?: Record<string, unknown>;
 }
 
+/**
+ * What is wrong with a webhook target (`webhookEnv` or `url`): the notify kind's
+ * own fields, or another kind's (`prefix` names where they sit, like `notify.`).
+ */
+export function webhookProblems(target: { webhookEnv?: unknown; url?: unknown }, where: string, prefix = ''): string[] {
+  const problems: string[] = [];
+  if ((target.webhookEnv === undefined) === (target.url === undefined)) {
+    problems.push(`${where}: give exactly one of ${prefix}webhookEnv (name of an env var holding a secret URL) or ${prefix}url`);
+  }
+  if (target.url !== undefined && (typeof target.url !== 'string' || !/^https?:\/\//.test(target.url))) {
+    problems.push(`${where}: ${prefix}url must start with http:// or https://`);
+  }
+  if (target.webhookEnv !== undefined && (typeof target.webhookEnv !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(target.webhookEnv))) {
+    problems.push(`${where}: ${prefix}webhookEnv must be an environment variable name`);
+  }
+  return problems;
+}
+
 export const notifyKind = defineKind({
   method: 'notify',
   build: (adder) =>
@@ -24,15 +42,7 @@ export const notifyKind = defineKind({
   compile(config: NotifyConfig, ctx: CompileContext): NotifyConfig {
     const { where, problems } = ctx;
     if (typeof config.text !== 'string') problems.push(`${where}: text is required`);
-    if ((config.webhookEnv === undefined) === (config.url === undefined)) {
-      problems.push(`${where}: give exactly one of webhookEnv (name of an env var holding a secret URL) or url`);
-    }
-    if (config.url !== undefined && (typeof config.url !== 'string' || !/^https?:\/\//.test(config.url))) {
-      problems.push(`${where}: url must start with http:// or https://`);
-    }
-    if (config.webhookEnv !== undefined && (typeof config.webhookEnv !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(config.webhookEnv))) {
-      problems.push(`${where}: webhookEnv must be an environment variable name`);
-    }
+    problems.push(...webhookProblems(config, where));
     if (config.fields !== undefined && (config.fields === null || typeof config.fields !== 'object' || Array.isArray(config.fields))) {
       problems.push(`${where}: fields must be an object of extra JSON fields`);
     }

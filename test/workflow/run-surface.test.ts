@@ -109,6 +109,7 @@ describe('the run seen from outside', () => {
     const { run } = (await temporal.env.client.workflow.getHandle(runId).result()) as RunState;
     assert.equal(run.pipelineVersion, scheduled.version);
     assert.equal(run.runner, 'local');
+    assert.equal(run.startedBy, `schedule:${scheduleIdOf('nightly')}`, 'a scheduled run is started by its schedule');
     assert.ok(Math.abs(Date.parse(run.logicalDate) - Date.now()) < 60_000, `logical date ${run.logicalDate} is the trigger time`);
 
     const changed = pipeline({ id: 'nightly', schedule: '30 2 * * *', maxActiveRuns: 2 }, (p) => p.task('only', noop, null, { retries: 1 }));

@@ -4,6 +4,7 @@
  * (pipeline/kinds), so a new kind does not compile until it has one here.
  */
 import type { StepKind } from '../../pipeline';
+import { approvalTry } from './approval';
 import { branchTry } from './branch';
 import { notifyTry } from './notify';
 import { podTry } from './pod';
@@ -24,6 +25,7 @@ export const TRY_RUNNERS: { [K in StepKind]: TryRunner<K> } = {
   registerModel: registerModelTry,
   compareBaseline: compareBaselineTry,
   promote: promoteTry,
+  approval: approvalTry,
 };
 
 export type { SensorEvents, StepEnv, StepOutcome, TryContext, TryRunner } from './try';

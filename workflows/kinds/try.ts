@@ -5,6 +5,7 @@
 import type { TrainyardActivities } from '../../activities';
 import type { TryProgress, TryRef } from '../../contract';
 import type { Json, RunContext, RunRef, StepConfigByKind, StepKind, StepOf } from '../../pipeline';
+import type { ApprovalDesk } from '../approval-desk';
 
 /** What the run tells its sensors: how many S3 events each bucket has had (a change wakes a waiting sensor in either mode). */
 export interface SensorEvents {
@@ -28,12 +29,16 @@ export interface StepEnv {
   stopReason?: () => string | undefined;
   /** S3 events the run has been told of: they wake waiting s3Key sensors. */
   events?: SensorEvents;
+  /** The run's approval desk, where approval steps wait for their decision (absent in a mapped step's trial). */
+  approvals?: ApprovalDesk;
 }
 
 export interface StepOutcome {
   xcom?: Json;
   /** For branch steps: the followers chosen. */
   chosen?: string[];
+  /** Why the followers not chosen are skipped. @default `not chosen by <kind> '<step id>'` */
+  notChosen?: string;
   /** The step settles as skipped, for this reason (a sensor's softFail). */
   skipped?: string;
 }

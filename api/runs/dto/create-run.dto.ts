@@ -2,7 +2,7 @@
  * The body of `POST /pipelines/:id/runs`. Every field is optional; checks on
  * the shape live here, checks against the pipeline (its params) in the service.
  */
-import { IsIn, IsISO8601, IsObject, IsOptional, IsString, Matches } from 'class-validator';
+import { IsIn, IsISO8601, IsObject, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { RUNNERS, type Runner } from '../../../pipeline';
 
 /** What a caller may use as a run id: 1-200 letters, digits, `_`, `.`, `:` or `-`. */
@@ -33,4 +33,14 @@ export class CreateRunDto {
   @IsOptional()
   @IsIn(RUNNERS, { message: "runner must be 'local' or 'kubernetes'" })
   runner?: Runner;
+
+  /**
+   * Who starts the run (until the API authenticates callers, the caller names itself): it is in the
+   * run's state, and this identity may not approve the run's approval steps.
+   */
+  @IsOptional()
+  @Matches(/\S/, { message: 'startedBy must name who starts the run, like alice@example.com (not blank)' })
+  @MaxLength(200, { message: 'startedBy must be at most 200 characters' })
+  @IsString({ message: 'startedBy must be a string: who starts the run, like alice@example.com' })
+  startedBy?: string;
 }
