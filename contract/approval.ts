@@ -38,6 +38,8 @@ export interface ApprovalState {
   deadline: string;
   /** What the step's `details` rendered to. */
   details: Record<string, Json>;
+  /** The version's metrics in MLflow (its run's), when the worker has a tracking server. */
+  metrics?: Record<string, number>;
   /** Set once decided. */
   decision?: ApprovalResult;
 }

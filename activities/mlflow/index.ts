@@ -4,9 +4,9 @@ import { type MlflowDeps, createTrackingActivities, mlflowClientOf } from './tra
 
 export function createMlflowActivities(deps: MlflowDeps = {}) {
   const mlflow = mlflowClientOf(deps);
-  return { ...createTrackingActivities(mlflow, deps), ...createRegistryActivities(mlflow) };
+  return { ...createTrackingActivities(mlflow, deps), ...createRegistryActivities(mlflow, deps.client !== undefined || Boolean(deps.trackingUri)) };
 }
 
 export { MlflowClient, MlflowError, tagClause, tagOf } from './client';
-export { REGISTRY_TAGS } from './registry';
+export { REGISTRY_TAGS, type VersionSummary } from './registry';
 export { TRAINYARD_TAGS, type MlflowDeps, type TrackedEnd, mlflowEnv } from './tracking';

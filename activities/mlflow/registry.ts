@@ -5,7 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { type TryRef, failure } from '../../contract';
-import type { Comparison, CompiledCompareBaselineConfig, CompiledPromoteConfig, Promotion, RegisterModelConfig, RegisteredVersion } from '../../pipeline';
+import type { ApprovalRecord, Comparison, CompiledCompareBaselineConfig, CompiledPromoteConfig, Promotion, RegisterModelConfig, RegisteredVersion } from '../../pipeline';
 import { type MlflowClient, type ModelVersion, quoteFilterValue, tagClause, tagOf } from './client';
 import { TRAINYARD_TAGS, asFailure } from './tracking';
 
@@ -27,7 +27,15 @@ export const REGISTRY_TAGS = {
   /** `trainyard.replaced_by.<alias>`: the version that took the alias from this one. */
   replacedByPrefix: 'trainyard.replaced_by.',
   promotedBy: 'trainyard.promoted_by',
+  /** `trainyard.approval.<field>`: an approval step's decision on the version. */
+  approvalPrefix: 'trainyard.approval.',
 } as const;
+
+/** A model version as an approver sees it: the metrics of the run that produced it. */
+export interface VersionSummary {
+  runId: string | null;
+  metrics: Record<string, number>;
+}
 
 /** How long a new version may stay PENDING_REGISTRATION (the server copying its files). */
 const REGISTRATION_DEADLINE_MS = 5 * 60_000;
@@ -59,7 +67,11 @@ function numberOf(where: string, field: string, value: unknown): number | undefi
 /** Float noise off a difference of two metrics, so 0.98 - 0.97 compares as 0.01. */
 const tidy = (n: number): number => Math.round(n * 1e12) / 1e12;
 
-export function createRegistryActivities(mlflow: (what: string) => MlflowClient) {
+/**
+ * `mlflow(what)` gives the client, or throws naming `what` when the worker has no
+ * tracking server; `configured` says beforehand whether it has one.
+ */
+export function createRegistryActivities(mlflow: (what: string) => MlflowClient, configured: boolean) {
   const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
     try {
       return await work();
@@ -167,6 +179,40 @@ export function createRegistryActivities(mlflow: (what: string) => MlflowClient)
             reason,
           },
         };
+      });
+    },
+
+    /** What approvers see of a version: its run's metrics. Null when the worker has no tracking server or MLflow lacks the version. */
+    async describeModelVersion(input: TryRef & { model: string; version: string }): Promise<VersionSummary | null> {
+      if (!configured) return null;
+      const api = mlflow(`step '${input.stepId}'`);
+      return guarded(async () => {
+        const version = await api.getModelVersion(input.model, input.version);
+        if (!version) return null;
+        const run = version.run_id ? await api.getRun(version.run_id) : undefined;
+        return { runId: version.run_id || null, metrics: Object.fromEntries((run?.data.metrics ?? []).map((m) => [m.key, m.value])) };
+      });
+    },
+
+    /** An approval's decision as tags on the version (`trainyard.approval.*`); false when there is no tracking server to tell. */
+    async tagApprovalDecision(input: TryRef & { record: ApprovalRecord }): Promise<boolean> {
+      if (!configured) return false;
+      const { record } = input;
+      const api = mlflow(`step '${input.stepId}'`);
+      return guarded(async () => {
+        if (!(await api.getModelVersion(record.modelName, record.version))) {
+          throw wrong(`step '${input.stepId}'`, `registered model '${record.modelName}' has no version ${record.version} to record the decision on`);
+        }
+        const tags: Record<string, string> = {
+          decision: record.decision,
+          approver: record.approver,
+          decided_at: record.decidedAt,
+          comment: record.comment ?? '',
+          run_id: input.run.runId,
+          step_id: input.stepId,
+        };
+        for (const [key, value] of Object.entries(tags)) await api.setModelVersionTag(record.modelName, record.version, `${REGISTRY_TAGS.approvalPrefix}${key}`, value);
+        return true;
       });
     },
 

@@ -50,6 +50,7 @@ export class ApprovalsService {
               deadline: approval.deadline,
               startedBy: state.run.startedBy ?? null,
               details: approval.details,
+              metrics: approval.metrics ?? null,
             },
           ];
         }),

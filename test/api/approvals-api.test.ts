@@ -84,6 +84,8 @@ describe('approvals API', () => {
       deadline: approval.deadline,
       startedBy: 'alice@example.com',
       details: { auc: 0.91 },
+      // This worker has no tracking server: no metrics from MLflow.
+      metrics: null,
     });
     assert.equal(Date.parse(approval.deadline) - Date.parse(approval.requestedAt), 2 * 86_400_000);
   });

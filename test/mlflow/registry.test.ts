@@ -14,10 +14,12 @@ import { createMlflowActivities, tagOf } from '../../activities/mlflow';
 import type { PromoteInput, RegisterModelInput } from '../../activities/mlflow/registry';
 import { type TestMlflow, startTestMlflow } from '../../harness';
 import { type Comparison, type Promotion, type RegisteredVersion, defineTask, pipeline } from '../../pipeline';
-import { runToEnd, step } from '../support/temporal';
+import { approveUpdate, rejectUpdate, runStateQuery } from '../../contract';
+import { eventually, runToEnd, startRun, step } from '../support/temporal';
 import { useWorkflowWorker } from '../support/workflow-worker';
 
 const MODEL = 'registry-model';
+const GATED = 'gated-model';
 
 const keep = defineTask('registry.keep', (args: { reason: string }) => ({ kept: true, reason: args.reason }));
 
@@ -36,6 +38,13 @@ const release = pipeline({ id: 'release', params: { source: 'none', run_id: 'non
   p.task('keep', keep, { reason: compared.get('reason') }, { after: [decision] });
 });
 
+/** Register, wait for a person's approval of that exact version, then promote it. */
+const gated = pipeline({ id: 'gated_release', params: { source: 'none', run_id: 'none' } }, (p) => {
+  const registered = p.registerModel('register', { model: GATED, source: '{{ params.source }}', runId: '{{ params.run_id }}' });
+  const approved = p.approval('approve', { model: GATED, version: registered.get('version'), timeout: '1h' });
+  p.promote('promote', { model: GATED, version: registered.get('version') }, { after: [approved] });
+});
+
 const invalid = pipeline({ id: 'registry_invalid' }, (p) => {
   p.compareBaseline('compare', { model: MODEL, version: 999, metric: 'test_accuracy' });
 });
@@ -49,7 +58,7 @@ describe('the registry steps', { timeout: 180_000 }, () => {
     client = new MlflowClient({ trackingUri: mlflow.url });
     experimentId = await client.getOrCreateExperiment('registry-candidates');
   });
-  const temporal = useWorkflowWorker([release, invalid], () => ({ mlflow: { trackingUri: mlflow.url } }));
+  const temporal = useWorkflowWorker([release, gated, invalid], () => ({ mlflow: { trackingUri: mlflow.url } }));
   after(async () => {
     await mlflow?.stop();
   });
@@ -138,6 +147,41 @@ describe('the registry steps', { timeout: 180_000 }, () => {
     assert.deepEqual((await promote()).xcom, { model: MODEL, alias: 'challenger', version: first.xcom.version, previous: null, changed: true });
     assert.deepEqual((await promote()).xcom, { model: MODEL, alias: 'challenger', version: first.xcom.version, previous: null, changed: false });
   });
+
+  for (const decision of ['approve', 'reject'] as const) {
+    it(`shows the version's metrics to approvers and records the decision (${decision}) on the version`, async () => {
+      const params = await candidate(decision === 'approve' ? 0.93 : 0.6);
+      const handle = await startRun(temporal.env, temporal.worker, gated, { params, startedBy: 'alice@example.com' });
+      const waiting = await eventually('the approval to show the version with its metrics', async () => {
+        const approval = step(await handle.query(runStateQuery), 'approve').approval;
+        return approval?.metrics ? approval : undefined;
+      });
+      assert.deepEqual(waiting.metrics, { test_accuracy: decision === 'approve' ? 0.93 : 0.6 });
+      const update = decision === 'approve' ? approveUpdate : rejectUpdate;
+      const record = await handle.executeUpdate(update, { args: [{ stepId: 'approve', modelName: GATED, version: waiting.version, approver: 'bob@example.com', comment: 'looked at it' }] });
+      await handle.result();
+      const state = await handle.query(runStateQuery);
+      const tags = (await client.getModelVersion(GATED, waiting.version))?.tags ?? [];
+      const approvalTags = Object.fromEntries(tags.filter((t) => t.key.startsWith(REGISTRY_TAGS.approvalPrefix)).map((t) => [t.key.slice(REGISTRY_TAGS.approvalPrefix.length), t.value]));
+      assert.deepEqual(approvalTags, {
+        decision: decision === 'approve' ? 'approved' : 'rejected',
+        approver: 'bob@example.com',
+        decided_at: record.decidedAt,
+        comment: 'looked at it',
+        run_id: handle.workflowId,
+        step_id: 'approve',
+      });
+      const champion = await client.getModelVersionByAlias(GATED, 'champion');
+      if (decision === 'approve') {
+        assert.equal(step(state, 'promote').state, 'success');
+        assert.equal(champion?.version, waiting.version);
+      } else {
+        assert.equal(step(state, 'promote').state, 'skipped');
+        // The approved version of the earlier test stays the champion.
+        assert.notEqual(champion?.version, waiting.version);
+      }
+    });
+  }
 
   it('fails clearly, without retrying, on a version the model does not have', async () => {
     const { state, error } = await runToEnd(temporal.env, temporal.worker, invalid);

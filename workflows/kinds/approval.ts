@@ -8,7 +8,7 @@
  */
 import { condition, isCancellation, log, proxyActivities } from '@temporalio/workflow';
 import type { TrainyardActivities } from '../../activities';
-import { TIMEOUT_APPROVER, type ApprovalResult, type ApprovalState, approvalPath, failure } from '../../contract';
+import { NOT_RETRIED_BY_TEMPORAL, TIMEOUT_APPROVER, type ApprovalResult, type ApprovalState, approvalPath, failure } from '../../contract';
 import { type Json, formatDuration, parseDuration } from '../../pipeline';
 import type { StepOutcome, TryContext, TryRunner } from './try';
 
@@ -37,6 +37,16 @@ export const approvalTry: TryRunner<'approval'> = async (t) => {
   const timeoutMs = parseDuration(config.timeout) ?? 0;
   const remindMs = config.remindEvery !== undefined ? (parseDuration(config.remindEvery) ?? 0) : 0;
   const state = desk.request(step.id, { model, version, timeoutMs, details: config.details as Record<string, Json> });
+  // What the version scored, for whoever decides (nothing when the worker has no tracking server).
+  const summary = await registryActs.describeModelVersion({ ...t.ref, model, version }).catch((err: unknown) => {
+    if (isCancellation(err)) throw err;
+    log.warn('could not read the model version from MLflow; the approval waits without its metrics', { stepId: step.id, error: (err as Error).message });
+    return null;
+  });
+  if (summary) {
+    state.metrics = summary.metrics;
+    t.changed();
+  }
   const deadline = Date.parse(state.deadline);
   const decided = (): boolean => state.decision !== undefined;
   let reminders = 0;
@@ -85,14 +95,28 @@ export const approvalTry: TryRunner<'approval'> = async (t) => {
   return outcomeOf(t, record);
 };
 
+/** The registry's activities for an approval: retried like bookkeeping, short each time. */
+const registryActs = proxyActivities<TrainyardActivities>({
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NOT_RETRIED_BY_TEMPORAL },
+});
+
 /**
- * The seam where the decision is written to the model registry: once decided, and
- * before any follower (a deploy) runs, the model version gets the decision as tags
- * in MLflow (an activity on the registry, added with the MLflow kinds). Until then
- * the decision is the step's XCom, the Update in history and the run's memo.
+ * Once decided, and before any follower (a deploy) runs, the model version gets
+ * the decision as tags in MLflow (`trainyard.approval.*`). The decision is also
+ * the step's XCom, the Update in history and the run's memo; a registry that
+ * cannot be told is logged and shown in the step's note, and the run goes on.
  */
-function tagModelVersion(_t: ApprovalTry, _record: ApprovalResult): Promise<void> {
-  return Promise.resolve();
+async function tagModelVersion(t: ApprovalTry, record: ApprovalResult): Promise<void> {
+  try {
+    await registryActs.tagApprovalDecision({ ...t.ref, record });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    const message = (err as Error).cause instanceof Error ? ((err as Error).cause as Error).message : (err as Error).message;
+    log.warn('could not record the decision on the model version in MLflow', { stepId: t.step.id, error: message });
+    t.progress.note = `decided; MLflow was not told: ${message}`;
+    t.changed();
+  }
 }
 
 /** Approved: every follower runs. Rejected: none does, and each says who rejected at which step. */

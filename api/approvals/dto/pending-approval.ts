@@ -15,4 +15,6 @@ export interface PendingApproval {
   startedBy: string | null;
   /** What the step shows approvers (its rendered `details`). */
   details: Record<string, Json>;
+  /** The version's metrics in MLflow (those of the run that produced it); null when the worker has no tracking server. */
+  metrics: Record<string, number> | null;
 }
