@@ -15,10 +15,10 @@ import type { Json, MlflowRunRef, RunRef, StepKind } from '../pipeline';
 /** The kinds whose tries get an MLflow run of their own: the ones that run the user's code. */
 const TRACKED_KINDS: ReadonlySet<StepKind> = new Set<StepKind>(['process', 'pod']);
 
-const tracking = proxyActivities<TrainyardActivities>({
-  startToCloseTimeout: '2m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: NOT_RETRIED_BY_TEMPORAL },
-});
+/** How bookkeeping calls to MLflow are retried: a short outage is waited out, a refusal is not. */
+export const BOOKKEEPING_RETRY = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10, nonRetryableErrorTypes: NOT_RETRIED_BY_TEMPORAL };
+
+const tracking = proxyActivities<TrainyardActivities>({ startToCloseTimeout: '2m', retry: BOOKKEEPING_RETRY });
 
 /** True when tries of this kind in this run get MLflow runs. */
 export function tracksTries(run: RunRef, kind: StepKind): boolean {

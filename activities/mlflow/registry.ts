@@ -7,7 +7,7 @@ import { Context } from '@temporalio/activity';
 import { type TryRef, failure } from '../../contract';
 import type { ApprovalRecord, Comparison, CompiledCompareBaselineConfig, CompiledPromoteConfig, Promotion, RegisterModelConfig, RegisteredVersion } from '../../pipeline';
 import { type MlflowClient, type ModelVersion, quoteFilterValue, tagClause, tagOf } from './client';
-import { TRAINYARD_TAGS, asFailure } from './tracking';
+import { TRAINYARD_TAGS, guarded } from './tracking';
 
 /** Configs as a try gets them: templates rendered, references resolved. */
 type Rendered<C> = { [K in keyof C]: C[K] extends string | undefined ? C[K] : unknown };
@@ -72,14 +72,6 @@ const tidy = (n: number): number => Math.round(n * 1e12) / 1e12;
  * tracking server; `configured` says beforehand whether it has one.
  */
 export function createRegistryActivities(mlflow: (what: string) => MlflowClient, configured: boolean) {
-  const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (err) {
-      throw asFailure(err);
-    }
-  };
-
   /** A version's value of `metric`, from the MLflow run that produced it. */
   const metricOf = async (api: MlflowClient, where: string, version: ModelVersion, metric: string, role: string): Promise<number> => {
     if (!version.run_id) {

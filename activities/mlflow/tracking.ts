@@ -101,6 +101,15 @@ export function asFailure(err: unknown): unknown {
   return failure(err.transient ? 'mlflowUnavailable' : 'mlflowRejected', err.message, { details: [{ call: err.call, errorCode: err.errorCode, status: err.status }] });
 }
 
+/** Runs MLflow calls, turning an MLflow error into the failure the table says who retries. */
+export async function guarded<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw asFailure(err);
+  }
+}
+
 /** The MLflow variables a try's process or pod gets; none when the run is not tracked. */
 export function mlflowEnv(ref: TryRef, trackingUri: string | undefined): Record<string, string> {
   const tracked = ref.run.mlflow;
@@ -127,14 +136,6 @@ export function mlflowClientOf(deps: MlflowDeps): (what: string) => MlflowClient
 }
 
 export function createTrackingActivities(mlflow: (what: string) => MlflowClient, deps: Pick<MlflowDeps, 'links'> = {}) {
-  const guarded = async <T>(work: () => Promise<T>): Promise<T> => {
-    try {
-      return await work();
-    } catch (err) {
-      throw asFailure(err);
-    }
-  };
-
   return {
     /** The run's parent MLflow run: found by the run's id, else created with the run's tags, params and links. */
     async mlflowStartRun(input: StartRunTrackingInput): Promise<MlflowRunRef> {

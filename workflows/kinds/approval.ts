@@ -8,8 +8,9 @@
  */
 import { condition, isCancellation, log, proxyActivities } from '@temporalio/workflow';
 import type { TrainyardActivities } from '../../activities';
-import { NOT_RETRIED_BY_TEMPORAL, TIMEOUT_APPROVER, type ApprovalResult, type ApprovalState, approvalPath, failure } from '../../contract';
+import { TIMEOUT_APPROVER, type ApprovalResult, type ApprovalState, approvalPath, failure } from '../../contract';
 import { type Json, formatDuration, parseDuration } from '../../pipeline';
+import { BOOKKEEPING_RETRY } from '../tracking';
 import type { StepOutcome, TryContext, TryRunner } from './try';
 
 /** How long one reminder may take; a failed or slow one is logged, and the wait goes on. */
@@ -96,10 +97,7 @@ export const approvalTry: TryRunner<'approval'> = async (t) => {
 };
 
 /** The registry's activities for an approval: retried like bookkeeping, short each time. */
-const registryActs = proxyActivities<TrainyardActivities>({
-  startToCloseTimeout: '1m',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 5, nonRetryableErrorTypes: NOT_RETRIED_BY_TEMPORAL },
-});
+const registryActs = proxyActivities<TrainyardActivities>({ startToCloseTimeout: '1m', retry: BOOKKEEPING_RETRY });
 
 /**
  * Once decided, and before any follower (a deploy) runs, the model version gets
