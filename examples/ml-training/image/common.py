@@ -30,7 +30,7 @@ Artifacts
     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...), and ``file:///path`` URIs
     (or plain paths) on the filesystem. The URI goes into the XCom, and later
     steps read the artifact from it. With MLflow (below) the model goes to
-    the tracking server as well.
+    the tracking server as well, and later steps read it from the registry.
 
 Logging and failure
     Progress goes to stdout, one ``<step>: <message>`` line at a time, flushed
@@ -69,13 +69,15 @@ MLflow
     the process has exited. Run by hand without MLFLOW_RUN_ID, a step starts
     and ends a run of its own. Steps log params and metrics only; tags and
     the ``trainyard.*`` names are Trainyard's. Models are stored in MLflow's
-    scikit-learn format, which ``log_sklearn_model`` writes itself, because
-    mlflow.sklearn needs pandas and these steps run on mlflow-skinny. A
-    failed request becomes a StepError naming the server and what was being
-    done; the client retries an unreachable server for about four minutes
-    first (set MLFLOW_HTTP_REQUEST_MAX_RETRIES lower to fail sooner). The
-    client's usage telemetry is off unless MLFLOW_DISABLE_TELEMETRY says
-    otherwise.
+    scikit-learn format, which ``log_sklearn_model`` writes and
+    ``load_registered_model`` reads without mlflow.sklearn, because that needs
+    pandas and these steps run on mlflow-skinny. ``resolve_model_version``
+    turns ``models:/NAME/VERSION`` and ``models:/NAME@ALIAS`` into a version
+    and says plainly which model, alias or version is missing. A failed
+    request becomes a StepError naming the server and what was being done;
+    the client retries an unreachable server for about four minutes first
+    (set MLFLOW_HTTP_REQUEST_MAX_RETRIES lower to fail sooner). The client's
+    usage telemetry is off unless MLFLOW_DISABLE_TELEMETRY says otherwise.
 
 Reproducibility
     Every random choice takes an explicit seed, so the same arguments give
@@ -870,6 +872,150 @@ def log_sklearn_model(run: TrackedRun, model: Any, name: str, params: dict[str, 
             client.finalize_logged_model(logged.model_id, "FAILED")
         raise
     return LoggedModelRef(logged.model_id, logged.artifact_location)
+
+
+def model_uri_arg(text: str) -> str:
+    """An argparse type for registry URIs: ``models:/NAME/VERSION`` or ``models:/NAME@ALIAS``."""
+    parse_model_uri(text)
+    return text
+
+
+def parse_model_uri(text: str) -> tuple[str, int | None, str | None]:
+    """(name, version, alias) of ``models:/NAME/VERSION`` or ``models:/NAME@ALIAS``; exactly one of
+    version and alias is set. Raises argparse.ArgumentTypeError for anything else."""
+    usage = "expected models:/NAME/VERSION or models:/NAME@ALIAS"
+    if not text.startswith(MODEL_URI_PREFIX):
+        raise argparse.ArgumentTypeError(f"{usage}, got {text!r}")
+    rest = text[len(MODEL_URI_PREFIX) :]
+    if "@" in rest:
+        name, _, alias = rest.rpartition("@")
+        if name and alias and "/" not in alias:
+            return name, None, alias
+    else:
+        name, _, version = rest.rpartition("/")
+        if name and version.isascii() and version.isdigit() and int(version) > 0:
+            return name, int(version), None
+        if rest.startswith("m-") and "/" not in rest:
+            raise argparse.ArgumentTypeError(
+                f"{text} is a logged model, not a registered version; register it and pass models:/NAME/VERSION"
+            )
+    raise argparse.ArgumentTypeError(f"{usage}, got {text!r} (stages and 'latest' are not supported; use an alias)")
+
+
+@dataclasses.dataclass(frozen=True)
+class RegisteredVersion:
+    """A registered model version that a ``models:/`` URI resolved to.
+
+    ``alias`` is the alias the URI named, or None; ``run_id`` the run that
+    logged the model (MLflow fills it in from the logged model when the
+    version was registered without one), or None.
+    """
+
+    name: str
+    version: int
+    alias: str | None
+    run_id: str | None
+    source: str
+
+    @property
+    def uri(self) -> str:
+        """``models:/NAME/VERSION``: this version even if the alias moves meanwhile."""
+        return f"{MODEL_URI_PREFIX}{self.name}/{self.version}"
+
+
+def resolve_model_version(client: Any, uri: str, flag: str) -> RegisteredVersion:
+    """Look up the version ``uri`` (a ``models:/`` URI given as ``flag``) names in the registry.
+
+    Says which model, alias or version is missing, and what to do about it.
+    """
+    try:
+        name, version, alias = parse_model_uri(uri)
+    except argparse.ArgumentTypeError as err:
+        raise StepError(f"{flag}: {err}") from None
+    where = tracking_uri()
+    try:
+        registered = client.get_registered_model(name)
+    except Exception as err:  # noqa: BLE001 - see _mlflow_call
+        if _not_found(err):
+            raise StepError(
+                f"{flag} {uri}: there is no registered model '{name}' on {where}; "
+                "register a version of it first (a training run's model_source, model_id and run id)"
+            ) from None
+        raise StepError(f"MLflow at {where}: cannot read registered model '{name}': {_mlflow_reason(err)}") from None
+    if alias is not None:
+        aliases = dict(registered.aliases or {})
+        if alias not in aliases:
+            others = ", ".join(f"{a} (v{v})" for a, v in sorted(aliases.items())) or "none"
+            raise StepError(
+                f"{flag} {uri}: model '{name}' has no alias '{alias}': nothing has been promoted to it yet "
+                f"(its aliases: {others}); set it with MlflowClient().set_registered_model_alias('{name}', "
+                f"'{alias}', VERSION), or pass models:/{name}/VERSION"
+            )
+        version = int(aliases[alias])
+    try:
+        found = client.get_model_version(name, str(version))
+    except Exception as err:  # noqa: BLE001 - see _mlflow_call
+        if _not_found(err):
+            latest = max((int(v.version) for v in registered.latest_versions or []), default=None)
+            known = f"the newest is {latest}" if latest is not None else "it has no versions"
+            raise StepError(f"{flag} {uri}: model '{name}' has no version {version} ({known})") from None
+        raise StepError(f"MLflow at {where}: cannot read {name} version {version}: {_mlflow_reason(err)}") from None
+    return RegisteredVersion(name, int(found.version), alias, found.run_id or None, found.source)
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedModel:
+    """A model read from the registry: the estimator, and the ``model_id`` its
+    MLmodel file records (the open-source registry keeps no model id on the
+    version itself), or None for a model logged without one."""
+
+    model: Any
+    model_id: str | None
+
+
+def load_registered_model(version: RegisteredVersion) -> LoadedModel:
+    """Download ``version`` and load its scikit-learn model, as mlflow.sklearn.load_model would.
+
+    Reads the MLmodel file's ``sklearn`` flavor, so it loads what
+    log_sklearn_model writes and what mlflow.sklearn.log_model writes alike
+    (pickle or cloudpickle; not skops, which is not installed here). A model
+    is code: load only from a registry you trust, as with any pickle.
+    """
+    import pickle
+
+    import mlflow.artifacts
+    import yaml
+
+    with tempfile.TemporaryDirectory(prefix="trainyard-model-") as tmp:
+        folder = Path(
+            _mlflow_call(
+                f"download {version.uri}",
+                lambda: mlflow.artifacts.download_artifacts(artifact_uri=version.uri, dst_path=tmp),
+            )
+        )
+        try:
+            # Read as plain YAML: mlflow.models.Model.load parses signatures with pandas.
+            meta = yaml.safe_load((folder / "MLmodel").read_text(encoding="utf-8"))
+            flavors = dict(meta["flavors"])
+        except Exception as err:  # noqa: BLE001 - a missing or unreadable MLmodel
+            raise StepError(f"{version.uri} is not an MLflow model ({version.source}): {err}") from None
+        flavor = flavors.get("sklearn")
+        if not isinstance(flavor, dict):
+            raise StepError(
+                f"{version.uri} has no sklearn flavor (it has {', '.join(sorted(flavors)) or 'none'}); "
+                "these steps serve scikit-learn models"
+            )
+        fmt = flavor.get("serialization_format", "pickle")
+        if fmt not in ("pickle", "cloudpickle"):
+            raise StepError(f"{version.uri} is saved as {fmt!r}; only pickle and cloudpickle load here")
+        try:
+            with open(folder / flavor["pickled_model"], "rb") as handle:
+                model = pickle.load(handle)  # cloudpickle writes ordinary pickles
+        except Exception as err:  # noqa: BLE001 - any unpickling problem is a bad model
+            raise StepError(f"cannot load {version.uri}: {type(err).__name__}: {err}") from None
+    if not hasattr(model, "predict"):
+        raise StepError(f"{version.uri} holds a {type(model).__name__}, not a model with predict()")
+    return LoadedModel(model, meta.get("model_id") or None)
 
 
 # --------------------------------------------------------------------------
