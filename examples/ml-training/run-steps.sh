@@ -22,5 +22,5 @@ step validate_data validate.py --date 2026-03-01
 step preprocess_data preprocess.py --date 2026-03-01
 step train_model train.py --lr 0.001 --batch-size 32 --optimizer adamw "$@"
 model=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["model_path"])' "$work/xcom/train_model.json")
-step evaluate_model evaluate.py --model-path "$model" --threshold 0.9
+step evaluate_model evaluate.py --model-path "$model"
 step deploy_model deploy.py --model-path "$model" --model-name production-model

@@ -29,7 +29,8 @@ Artifacts
     credentials from the standard variables (AWS_ENDPOINT_URL, AWS_REGION,
     AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, ...), and ``file:///path`` URIs
     (or plain paths) on the filesystem. The URI goes into the XCom, and later
-    steps read the artifact from it.
+    steps read the artifact from it. With MLflow (below) the model goes to
+    the tracking server as well, and later steps read it from the registry.
 
 Logging and failure
     Progress goes to stdout, one ``<step>: <message>`` line at a time, flushed
@@ -57,6 +58,27 @@ Stopping
     container, where the step is process 1 and the kernel would otherwise
     drop SIGTERM, leaving the pod running until it is killed.
 
+MLflow
+    With ``$MLFLOW_TRACKING_URI`` set, the steps that train and ship models
+    use that MLflow server; without it they use none of it (never MLflow's
+    local ./mlruns fallback) and work on files as before. Trainyard creates
+    an MLflow run for every step try before the process starts and passes
+    ``MLFLOW_RUN_ID``, ``MLFLOW_EXPERIMENT_ID`` and ``MLFLOW_PARENT_RUN_ID``
+    (the pipeline run's). ``tracked_run`` hands a step that run, and the step
+    logs into it but never ends it: Trainyard closes it with the outcome once
+    the process has exited. Run by hand without MLFLOW_RUN_ID, a step starts
+    and ends a run of its own. Steps log params and metrics only; tags and
+    the ``trainyard.*`` names are Trainyard's. Models are stored in MLflow's
+    scikit-learn format, which ``log_sklearn_model`` writes and
+    ``load_registered_model`` reads without mlflow.sklearn, because that needs
+    pandas and these steps run on mlflow-skinny. ``resolve_model_version``
+    turns ``models:/NAME/VERSION`` and ``models:/NAME@ALIAS`` into a version
+    and says plainly which model, alias or version is missing. A failed
+    request becomes a StepError naming the server and what was being done;
+    the client retries an unreachable server for about four minutes first
+    (set MLFLOW_HTTP_REQUEST_MAX_RETRIES lower to fail sooner). The client's
+    usage telemetry is off unless MLFLOW_DISABLE_TELEMETRY says otherwise.
+
 Reproducibility
     Every random choice takes an explicit seed, so the same arguments give
     the same split, the same model and the same metrics.
@@ -66,6 +88,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as _dt
 import hashlib
 import json
@@ -76,6 +99,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, NoReturn
 
@@ -516,6 +540,482 @@ def local_copy(uri: str) -> Iterator[Path]:
         except Exception as err:  # noqa: BLE001 - a missing object, refused credentials, no connection
             raise StepError(f"cannot read the artifact at {uri}: {err}") from None
         yield path
+
+
+# --------------------------------------------------------------------------
+# MLflow: tracking and the model registry (only when $MLFLOW_TRACKING_URI is set)
+
+MODEL_URI_PREFIX = "models:/"
+_MODEL_FILE = "model.pkl"  # the name mlflow.sklearn gives the pickled model
+_MAX_METRICS_PER_REQUEST = 1000  # what one log-batch request may carry
+
+
+def tracking_configured() -> bool:
+    """Whether ``$MLFLOW_TRACKING_URI`` names a tracking server, which turns the MLflow parts on.
+
+    MLflow itself falls back to a local ./mlruns folder when the variable is
+    unset; the steps never do that.
+    """
+    return bool(os.environ.get("MLFLOW_TRACKING_URI", "").strip())
+
+
+def tracking_uri() -> str:
+    uri = os.environ.get("MLFLOW_TRACKING_URI", "").strip()
+    if not uri:
+        raise StepError("MLFLOW_TRACKING_URI is not set; set it to the MLflow server, e.g. http://127.0.0.1:5000")
+    return uri
+
+
+def mlflow_client() -> Any:
+    """An ``MlflowClient`` for $MLFLOW_TRACKING_URI (registry calls go to the same server).
+
+    Importing mlflow takes about two seconds, so only the tracked steps pay it.
+    MLflow's usage telemetry is turned off unless MLFLOW_DISABLE_TELEMETRY says
+    otherwise: a pipeline step has no business calling out.
+    """
+    uri = tracking_uri()
+    import importlib.util
+
+    if importlib.util.find_spec("mlflow") is None:
+        raise StepError(
+            f"MLFLOW_TRACKING_URI is set ({uri}) but the mlflow client is not installed here; "
+            "install mlflow-skinny, or unset MLFLOW_TRACKING_URI to run without MLflow"
+        )
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def _mlflow_reason(err: BaseException) -> str:
+    """MLflow's error text without its error-code prefix (RESOURCE_DOES_NOT_EXIST: ...)."""
+    text = str(getattr(err, "message", None) or err)
+    code = getattr(err, "error_code", None)
+    if isinstance(code, str) and text.startswith(code + ": "):
+        text = text[len(code) + 2 :]
+    return text
+
+
+def _not_found(err: BaseException) -> bool:
+    return getattr(err, "error_code", None) == "RESOURCE_DOES_NOT_EXIST"
+
+
+def _mlflow_call(what: str, call: Callable[[], Any]) -> Any:
+    """Run one MLflow request, turning any failure into a StepError that says what was being done.
+
+    The client retries a server it cannot reach for about four minutes
+    (MLFLOW_HTTP_REQUEST_MAX_RETRIES, MLFLOW_HTTP_REQUEST_TIMEOUT shorten it)
+    before the error arrives here.
+    """
+    try:
+        return call()
+    except Exception as err:  # noqa: BLE001 - MlflowException, requests' errors, an unexpected answer
+        raise StepError(f"MLflow at {tracking_uri()}: cannot {what}: {_mlflow_reason(err)}") from None
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackedRun:
+    """The MLflow run a step logs into, and the client that reaches it."""
+
+    client: Any
+    run_id: str
+    experiment_id: str
+
+    def log(
+        self,
+        params: dict[str, Any] | None = None,
+        metrics: dict[str, float] | None = None,
+        model_id: str | None = None,
+        run_id: str | None = None,
+    ) -> None:
+        """Log ``params`` and ``metrics`` (at step 0) in one request.
+
+        Into this run, or into ``run_id`` when given (evaluate.py records test
+        scores on the run that trained a model). With ``model_id`` the metrics
+        are linked to that logged model as well, and show on its page.
+        """
+        from mlflow.entities import Metric, Param
+
+        target = run_id or self.run_id
+        now = int(time.time() * 1000)
+        param_list = [Param(key, str(value)) for key, value in (params or {}).items()]
+        metric_list = [Metric(key, float(value), now, 0, model_id=model_id) for key, value in (metrics or {}).items()]
+        _mlflow_call(
+            f"log {', '.join([*(params or {}), *(metrics or {})])} to run {target}",
+            lambda: self.client.log_batch(target, metrics=metric_list, params=param_list),
+        )
+
+
+@contextlib.contextmanager
+def tracked_run() -> Iterator[TrackedRun | None]:
+    """The step's MLflow run, or None when $MLFLOW_TRACKING_URI is unset.
+
+    With $MLFLOW_RUN_ID (Trainyard creates one run per step try before the
+    process starts, and passes it with MLFLOW_EXPERIMENT_ID and
+    MLFLOW_PARENT_RUN_ID) the step logs into that run and never ends it:
+    Trainyard closes it with the outcome once the process has exited. Without
+    it, as when a step is run by hand, the step starts a run of its own in
+    MLflow's current experiment (MLFLOW_EXPERIMENT_ID or MLFLOW_EXPERIMENT_NAME,
+    else Default) and ends it FINISHED, FAILED, or KILLED when stopped.
+    """
+    if not tracking_configured():
+        yield None
+        return
+    client = mlflow_client()
+    run_id = os.environ.get("MLFLOW_RUN_ID", "").strip()
+    if run_id:
+        try:
+            run = client.get_run(run_id)
+        except Exception as err:  # noqa: BLE001 - see _mlflow_call
+            if _not_found(err):
+                raise StepError(
+                    f"MLFLOW_RUN_ID {run_id} names no run on {tracking_uri()}; "
+                    "unset it to let the step start a run of its own"
+                ) from None
+            raise StepError(f"MLflow at {tracking_uri()}: cannot read run {run_id}: {_mlflow_reason(err)}") from None
+        if run.info.lifecycle_stage == "deleted":
+            raise StepError(f"MLflow run {run_id} (MLFLOW_RUN_ID) is deleted; restore it or unset MLFLOW_RUN_ID")
+        yield TrackedRun(client, run_id, run.info.experiment_id)
+        return
+    import mlflow
+
+    run = _mlflow_call("start a run", mlflow.start_run)
+    status = "FAILED"
+    try:
+        yield TrackedRun(client, run.info.run_id, run.info.experiment_id)
+        status = "FINISHED"
+    except Stopped:
+        status = "KILLED"
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            mlflow.end_run(status)
+
+
+class MetricSender:
+    """Sends per-round metrics to a run from a background thread, so that no round waits for MLflow.
+
+    One log-batch request to a tracking server takes tens of milliseconds,
+    as long as an epoch of train.py or longer, and costs both ends some CPU.
+    So ``send`` only queues the values, and the thread posts what has piled
+    up in one request at most every SEND_INTERVAL seconds: the MLflow UI is
+    that much behind, while the ``trainyard.metric`` lines the orchestrator
+    acts on are printed at once. ``flush`` sends the rest straight away, waits
+    until all of it has arrived and raises StepError if a request failed.
+    The thread is a daemon, so a stopped step exits at once; metrics still
+    queued are lost with a run that ends KILLED anyway.
+    """
+
+    SEND_INTERVAL = 1.0
+
+    def __init__(self, run: TrackedRun) -> None:
+        import queue
+        import threading
+
+        from mlflow.entities import Metric
+
+        self._metric = Metric
+        self._run = run
+        self._queue: Any = queue.Queue()
+        self._empty = queue.Empty
+        self._hurry = threading.Event()
+        self._failure: str | None = None
+        threading.Thread(target=self._deliver, name="mlflow-metrics", daemon=True).start()
+
+    def send(self, step: int, **values: float) -> None:
+        now = int(time.time() * 1000)
+        self._queue.put([self._metric(key, float(value), now, int(step)) for key, value in values.items()])
+
+    def _deliver(self) -> None:
+        while True:
+            taken = [self._queue.get()]
+            self._hurry.wait(self.SEND_INTERVAL)
+            with contextlib.suppress(self._empty):
+                while True:
+                    taken.append(self._queue.get_nowait())
+            metrics = [metric for batch in taken for metric in batch]
+            try:
+                if self._failure is None:  # after a failure, only count the rest off for flush()
+                    for start in range(0, len(metrics), _MAX_METRICS_PER_REQUEST):
+                        chunk = metrics[start : start + _MAX_METRICS_PER_REQUEST]
+                        self._run.client.log_batch(self._run.run_id, metrics=chunk)
+            except Exception as err:  # noqa: BLE001 - reported by flush()
+                self._failure = _mlflow_reason(err)
+            finally:
+                for _ in taken:
+                    self._queue.task_done()
+
+    def flush(self) -> None:
+        """Send what is queued now, wait until all of it has arrived; StepError if any did not."""
+        self._hurry.set()
+        self._queue.join()
+        self._hurry.clear()
+        if self._failure is not None:
+            raise StepError(
+                f"MLflow at {tracking_uri()}: cannot log metrics to run {self._run.run_id}: {self._failure}"
+            )
+
+
+def _installed_version(distribution: str) -> str:
+    from importlib.metadata import version
+
+    return version(distribution)
+
+
+def _write_sklearn_model(path: Path, model: Any, mlflow_model: Any) -> None:
+    """Write ``model`` to the folder ``path`` the way mlflow.sklearn.save_model would.
+
+    mlflow.sklearn (and mlflow.models.Model.log) import pandas, which
+    mlflow-skinny does not bring, so the steps write the format themselves: the
+    model pickled with cloudpickle as model.pkl, an MLmodel file with the
+    ``sklearn`` and ``python_function`` flavors, and the pip requirements. Any
+    full MLflow install loads the result with mlflow.sklearn.load_model or
+    mlflow.pyfunc.load_model and serves it with ``mlflow models serve``.
+    """
+    import platform
+
+    import cloudpickle
+
+    path.mkdir()
+    with open(path / _MODEL_FILE, "wb") as handle:
+        cloudpickle.dump(model, handle)
+    python = platform.python_version()
+    requirements = [
+        f"mlflow=={_installed_version('mlflow-skinny')}",  # the full mlflow: pyfunc serving needs pandas
+        f"cloudpickle=={_installed_version('cloudpickle')}",
+        f"numpy=={_installed_version('numpy')}",
+        f"scikit-learn=={_installed_version('scikit-learn')}",
+        f"scipy=={_installed_version('scipy')}",
+    ]
+    (path / "requirements.txt").write_text("".join(f"{line}\n" for line in requirements), encoding="utf-8")
+    (path / "python_env.yaml").write_text(
+        f"python: {python}\nbuild_dependencies:\n- pip\n- setuptools\n- wheel\ndependencies:\n- -r requirements.txt\n",
+        encoding="utf-8",
+    )
+    (path / "conda.yaml").write_text(
+        "channels:\n- conda-forge\ndependencies:\n"
+        f"- python={python}\n- pip\n- pip:\n" + "".join(f"  - {line}\n" for line in requirements) + "name: mlflow-env\n",
+        encoding="utf-8",
+    )
+    mlflow_model.add_flavor(
+        "python_function",
+        loader_module="mlflow.sklearn",
+        model_path=_MODEL_FILE,
+        predict_fn="predict",
+        env={"conda": "conda.yaml", "virtualenv": "python_env.yaml"},
+        python_version=python,
+    )
+    mlflow_model.add_flavor(
+        "sklearn",
+        pickled_model=_MODEL_FILE,
+        sklearn_version=_installed_version("scikit-learn"),
+        serialization_format="cloudpickle",
+        code=None,
+    )
+    mlflow_model.model_size_bytes = sum(f.stat().st_size for f in path.iterdir())
+    mlflow_model.save(str(path / "MLmodel"))
+
+
+@dataclasses.dataclass(frozen=True)
+class LoggedModelRef:
+    """An MLflow 3 logged model: ``model_id`` (``m-...``) and ``source``, its
+    artifact location, which a registry version's ``source`` is set to (with
+    ``model_id``, without which the server refuses it)."""
+
+    model_id: str
+    source: str
+
+    @property
+    def model_uri(self) -> str:
+        """``models:/m-...``: the logged model itself, before any registration."""
+        return f"{MODEL_URI_PREFIX}{self.model_id}"
+
+
+def log_sklearn_model(run: TrackedRun, model: Any, name: str, params: dict[str, Any],
+                      metrics: dict[str, float]) -> LoggedModelRef:
+    """Log ``model`` as a logged model of ``run`` (what mlflow.sklearn.log_model(model, name=name) does).
+
+    Creates the logged model (PENDING) with ``params``, records it as an
+    output of the run, logs ``metrics`` to the run linked to it (so they show
+    on the model too), uploads the MLflow model folder and marks it READY.
+    A failure marks it FAILED, if the server still answers.
+    """
+    from mlflow.entities import LoggedModelOutput
+    from mlflow.models import Model
+
+    client = run.client
+    logged = _mlflow_call(
+        f"create a logged model in run {run.run_id}",
+        lambda: client.create_logged_model(
+            run.experiment_id, name=name, source_run_id=run.run_id, params={k: str(v) for k, v in params.items()}
+        ),
+    )
+    try:
+        _mlflow_call(
+            f"link model {logged.model_id} to run {run.run_id}",
+            lambda: client.log_outputs(run.run_id, [LoggedModelOutput(logged.model_id, step=0)]),
+        )
+        run.log(metrics=metrics, model_id=logged.model_id)
+        with tempfile.TemporaryDirectory(prefix="trainyard-mlflow-model-") as tmp:
+            folder = Path(tmp) / "model"
+            _write_sklearn_model(
+                folder,
+                model,
+                Model(artifact_path=logged.artifact_location, model_uuid=logged.model_id, run_id=run.run_id, model_id=logged.model_id),
+            )
+            _mlflow_call(
+                f"upload model {logged.model_id}", lambda: client.log_model_artifacts(logged.model_id, str(folder))
+            )
+        _mlflow_call(f"finalize model {logged.model_id}", lambda: client.finalize_logged_model(logged.model_id, "READY"))
+    except Exception:
+        with contextlib.suppress(Exception):
+            client.finalize_logged_model(logged.model_id, "FAILED")
+        raise
+    return LoggedModelRef(logged.model_id, logged.artifact_location)
+
+
+def model_uri_arg(text: str) -> str:
+    """An argparse type for registry URIs: ``models:/NAME/VERSION`` or ``models:/NAME@ALIAS``."""
+    parse_model_uri(text)
+    return text
+
+
+def parse_model_uri(text: str) -> tuple[str, int | None, str | None]:
+    """(name, version, alias) of ``models:/NAME/VERSION`` or ``models:/NAME@ALIAS``; exactly one of
+    version and alias is set. Raises argparse.ArgumentTypeError for anything else."""
+    usage = "expected models:/NAME/VERSION or models:/NAME@ALIAS"
+    if not text.startswith(MODEL_URI_PREFIX):
+        raise argparse.ArgumentTypeError(f"{usage}, got {text!r}")
+    rest = text[len(MODEL_URI_PREFIX) :]
+    if "@" in rest:
+        name, _, alias = rest.rpartition("@")
+        if name and alias and "/" not in alias:
+            return name, None, alias
+    else:
+        name, _, version = rest.rpartition("/")
+        if name and version.isascii() and version.isdigit() and int(version) > 0:
+            return name, int(version), None
+        if rest.startswith("m-") and "/" not in rest:
+            raise argparse.ArgumentTypeError(
+                f"{text} is a logged model, not a registered version; register it and pass models:/NAME/VERSION"
+            )
+    raise argparse.ArgumentTypeError(f"{usage}, got {text!r} (stages and 'latest' are not supported; use an alias)")
+
+
+@dataclasses.dataclass(frozen=True)
+class RegisteredVersion:
+    """A registered model version that a ``models:/`` URI resolved to.
+
+    ``alias`` is the alias the URI named, or None; ``run_id`` the run that
+    logged the model (MLflow fills it in from the logged model when the
+    version was registered without one), or None.
+    """
+
+    name: str
+    version: int
+    alias: str | None
+    run_id: str | None
+    source: str
+
+    @property
+    def uri(self) -> str:
+        """``models:/NAME/VERSION``: this version even if the alias moves meanwhile."""
+        return f"{MODEL_URI_PREFIX}{self.name}/{self.version}"
+
+
+def resolve_model_version(client: Any, uri: str, flag: str) -> RegisteredVersion:
+    """Look up the version ``uri`` (a ``models:/`` URI given as ``flag``) names in the registry.
+
+    Says which model, alias or version is missing, and what to do about it.
+    """
+    try:
+        name, version, alias = parse_model_uri(uri)
+    except argparse.ArgumentTypeError as err:
+        raise StepError(f"{flag}: {err}") from None
+    where = tracking_uri()
+    try:
+        registered = client.get_registered_model(name)
+    except Exception as err:  # noqa: BLE001 - see _mlflow_call
+        if _not_found(err):
+            raise StepError(
+                f"{flag} {uri}: there is no registered model '{name}' on {where}; "
+                "register a version of it first (a training run's model_source, model_id and run id)"
+            ) from None
+        raise StepError(f"MLflow at {where}: cannot read registered model '{name}': {_mlflow_reason(err)}") from None
+    if alias is not None:
+        aliases = dict(registered.aliases or {})
+        if alias not in aliases:
+            others = ", ".join(f"{a} (v{v})" for a, v in sorted(aliases.items())) or "none"
+            raise StepError(
+                f"{flag} {uri}: model '{name}' has no alias '{alias}': nothing has been promoted to it yet "
+                f"(its aliases: {others}); set it with MlflowClient().set_registered_model_alias('{name}', "
+                f"'{alias}', VERSION), or pass models:/{name}/VERSION"
+            )
+        version = int(aliases[alias])
+    try:
+        found = client.get_model_version(name, str(version))
+    except Exception as err:  # noqa: BLE001 - see _mlflow_call
+        if _not_found(err):
+            latest = max((int(v.version) for v in registered.latest_versions or []), default=None)
+            known = f"the newest is {latest}" if latest is not None else "it has no versions"
+            raise StepError(f"{flag} {uri}: model '{name}' has no version {version} ({known})") from None
+        raise StepError(f"MLflow at {where}: cannot read {name} version {version}: {_mlflow_reason(err)}") from None
+    return RegisteredVersion(name, int(found.version), alias, found.run_id or None, found.source)
+
+
+@dataclasses.dataclass(frozen=True)
+class LoadedModel:
+    """A model read from the registry: the estimator, and the ``model_id`` its
+    MLmodel file records (the open-source registry keeps no model id on the
+    version itself), or None for a model logged without one."""
+
+    model: Any
+    model_id: str | None
+
+
+def load_registered_model(version: RegisteredVersion) -> LoadedModel:
+    """Download ``version`` and load its scikit-learn model, as mlflow.sklearn.load_model would.
+
+    Reads the MLmodel file's ``sklearn`` flavor, so it loads what
+    log_sklearn_model writes and what mlflow.sklearn.log_model writes alike
+    (pickle or cloudpickle; not skops, which is not installed here). A model
+    is code: load only from a registry you trust, as with any pickle.
+    """
+    import pickle
+
+    import mlflow.artifacts
+    import yaml
+
+    with tempfile.TemporaryDirectory(prefix="trainyard-model-") as tmp:
+        folder = Path(
+            _mlflow_call(
+                f"download {version.uri}",
+                lambda: mlflow.artifacts.download_artifacts(artifact_uri=version.uri, dst_path=tmp),
+            )
+        )
+        try:
+            # Read as plain YAML: mlflow.models.Model.load parses signatures with pandas.
+            meta = yaml.safe_load((folder / "MLmodel").read_text(encoding="utf-8"))
+            flavors = dict(meta["flavors"])
+        except Exception as err:  # noqa: BLE001 - a missing or unreadable MLmodel
+            raise StepError(f"{version.uri} is not an MLflow model ({version.source}): {err}") from None
+        flavor = flavors.get("sklearn")
+        if not isinstance(flavor, dict):
+            raise StepError(
+                f"{version.uri} has no sklearn flavor (it has {', '.join(sorted(flavors)) or 'none'}); "
+                "these steps serve scikit-learn models"
+            )
+        fmt = flavor.get("serialization_format", "pickle")
+        if fmt not in ("pickle", "cloudpickle"):
+            raise StepError(f"{version.uri} is saved as {fmt!r}; only pickle and cloudpickle load here")
+        try:
+            with open(folder / flavor["pickled_model"], "rb") as handle:
+                model = pickle.load(handle)  # cloudpickle writes ordinary pickles
+        except Exception as err:  # noqa: BLE001 - any unpickling problem is a bad model
+            raise StepError(f"cannot load {version.uri}: {type(err).__name__}: {err}") from None
+    if not hasattr(model, "predict"):
+        raise StepError(f"{version.uri} holds a {type(model).__name__}, not a model with predict()")
+    return LoadedModel(model, meta.get("model_id") or None)
 
 
 # --------------------------------------------------------------------------

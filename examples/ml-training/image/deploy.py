@@ -1,37 +1,60 @@
-"""Step 5: publish a model as the next version of a served model.
+"""Step 5: install a model in the serving area as the version it should be served as.
 
 Usage:
+    python deploy.py --model-uri models:/NAME@ALIAS|models:/NAME/VERSION [--model-name NAME]
+                     [--serving-dir DIR] [--accuracy FLOAT] [--run-dir DIR]
     python deploy.py --model-path URI --model-name NAME [--serving-dir DIR]
                      [--accuracy FLOAT] [--run-dir DIR]
 
-The model is read from its URI (s3://, file:// or a plain path: the
-"model_path" of train's or evaluate's XCom). Layout of the serving area (``--serving-dir``, else $TRAINYARD_SERVING_DIR,
+``--model-uri`` (with $MLFLOW_TRACKING_URI) takes the model from the MLflow
+registry, normally through the alias a promotion sets, e.g.
+``models:/production-model@champion``. The alias is resolved to its version
+once, with MlflowClient, and that version is what gets installed, even if the
+alias moves meanwhile. The served name is the registered model's name unless
+``--model-name`` gives another. An alias that does not exist yet fails the
+step with a message saying that nothing has been promoted.
+
+``--model-path`` (for runs without MLflow) reads a joblib file from its URI
+(s3://, file:// or a plain path: train's XCom "model_path") and needs
+``--model-name``.
+
+Layout of the serving area (``--serving-dir``, else $TRAINYARD_SERVING_DIR,
 else <run_dir>/../../serving):
 
-    <serving_dir>/<name>/v<N>/model.joblib    copy of the deployed model
-    <serving_dir>/<name>/v<N>/metadata.json   source URI and sha256, accuracy, time, run id
+    <serving_dir>/<name>/v<N>/model.joblib    the model, a joblib file either way
+    <serving_dir>/<name>/v<N>/metadata.json   where it came from, sha256, accuracy, time, run id
     <serving_dir>/<name>/current.json         {"version", "path", "accuracy", "sha256", ...}
 
-N is one more than the highest existing version. The model is copied under a
-temporary name and renamed, metadata.json is written, and only then is
-current.json replaced (write to a temporary file + os.replace), so a reader
-of current.json always finds a complete version. Deploys of the same name are
-serialised with a lock file (<serving_dir>/<name>/.deploy.lock).
+A registry deploy installs version V as v<V>, so the served version is the
+registry's; moving the alias back to an older version that was served before
+switches current.json back to its folder without downloading anything. A
+--model-path deploy takes the next free N. The two kinds should not share a
+served name: a folder already holding another model is an error, not
+overwritten. The model is written under a temporary name and renamed,
+metadata.json is written, and only then is current.json replaced (write to a
+temporary file + os.replace), so a reader of current.json always finds a
+complete version. Deploys of the same name are serialised with a lock file
+(<serving_dir>/<name>/.deploy.lock).
 
 Safe to retry:
-  * when the sha256 of the model file equals that of the current version's
-    file, nothing changes and the XCom says ``"already_current": true``;
-  * when an earlier attempt copied the model and wrote its metadata but died
-    before switching current.json, that newest version is promoted instead of
-    a duplicate being made.
+  * when the version is already current (registry: same models:/NAME/VERSION;
+    file: same sha256 as the current version's file), nothing changes and the
+    XCom says ``"already_current": true``;
+  * when an earlier attempt finished a version's folder but died before
+    switching current.json, that folder is promoted instead of being made again;
+    a registry version's folder left unfinished is made again.
 
-``--accuracy`` (normally evaluate's test accuracy) is recorded in metadata.json
-and current.json, where the next evaluate.py reads it as its baseline; without
-it the accuracy is recorded as null (baseline 0.0).
+``--accuracy`` (evaluate's test accuracy) is recorded in metadata.json and
+current.json; without it the accuracy is recorded as null. This step logs
+nothing to MLflow.
 
-XCom: {"version", "path", "deployed": true, "already_current", plus
-"model_name", "sha256", "accuracy"}.
+XCom: {"version", "path", "deployed": true, "already_current", "model_name"
+(the served name), "sha256", "accuracy"}; a registry deploy adds
+"model_uri" (models:/NAME/VERSION), "registered_model" (NAME), "alias" (null
+for a version URI) and "source_run_id" (the MLflow run that trained it), and
+its "version" is the registry version.
 """
+
 
 from __future__ import annotations
 
@@ -62,14 +85,27 @@ def model_name_arg(text: str) -> str:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Deploy a model into the serving area.")
-    parser.add_argument("--model-path", required=True, help="URI (s3://, file://) or path of the model to deploy")
-    parser.add_argument("--model-name", required=True, type=model_name_arg, help="served model name")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--model-uri",
+        type=common.model_uri_arg,
+        help="registered version to serve: models:/NAME@ALIAS or models:/NAME/VERSION (needs MLFLOW_TRACKING_URI)",
+    )
+    source.add_argument("--model-path", help="URI (s3://, file://) or path of a joblib model to deploy")
+    parser.add_argument(
+        "--model-name",
+        type=model_name_arg,
+        help="served model name (required with --model-path; default with --model-uri: the registered name)",
+    )
     parser.add_argument(
         "--serving-dir", default=None, help="serving area (default $TRAINYARD_SERVING_DIR, else <run_dir>/../../serving)"
     )
     parser.add_argument("--accuracy", type=common.finite_float, default=None, help="accuracy to record with the version")
     common.add_run_dir_argument(parser)
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.model_path is not None and args.model_name is None:
+        parser.error("--model-name is required with --model-path")
+    return args
 
 
 @contextlib.contextmanager
@@ -113,17 +149,143 @@ def read_metadata(version_dir: Path) -> dict[str, Any] | None:
 def main() -> None:
     args = parse_args()
     serving_dir = common.resolve_serving_dir(args.serving_dir, args.run_dir)
+    if args.model_uri is not None:
+        if not common.tracking_configured():
+            raise common.StepError(
+                f"--model-uri {args.model_uri} needs the MLflow registry: set MLFLOW_TRACKING_URI "
+                "(or pass --model-path for a joblib file)"
+            )
+        version = common.resolve_model_version(common.mlflow_client(), args.model_uri, "--model-uri")
+        deploy_version(args, serving_dir, version)
+        return
     with common.local_copy(args.model_path) as source:
-        deploy(args, serving_dir, source)
+        deploy_file(args, serving_dir, source)
 
 
-def deploy(args: argparse.Namespace, serving_dir: Path, source: Path) -> None:
-    """Publish the model file ``source`` (a local copy of --model-path) as the next version."""
-    model_dir = serving_dir / args.model_name
+def served_folder(serving_dir: Path, name: str) -> Path:
+    model_dir = serving_dir / name
     try:
         model_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise common.StepError(f"cannot create {model_dir}: {err.strerror or err}") from None
+    return model_dir
+
+
+def deploy_version(args: argparse.Namespace, serving_dir: Path, version: common.RegisteredVersion) -> None:
+    """Install the registered ``version`` as v<version> and make it current."""
+    name = args.model_name or version.name
+    if args.model_name is None:
+        try:
+            model_name_arg(name)
+        except argparse.ArgumentTypeError as err:
+            raise common.StepError(f"registered {err}; pass --model-name to serve it under another name") from None
+    model_dir = served_folder(serving_dir, name)
+    named = f" (alias {version.alias})" if version.alias else ""
+    log(f"deploying {version.uri}{named} as '{name}' v{version.version} in {serving_dir}")
+    registry = {
+        "model_uri": version.uri,
+        "registered_model": version.name,
+        "alias": version.alias,
+        "source_run_id": version.run_id,
+    }
+
+    with deploy_lock(model_dir):
+        current = read_current(model_dir)
+        if current is not None and current.get("model_uri") == version.uri and current["version"] == version.version:
+            current_file = Path(str(current.get("path", "")))
+            if current_file.is_file() and common.sha256_of(current_file) == current.get("sha256"):
+                log(f"v{version.version} already serves {version.uri}; nothing to do")
+                common.write_xcom(
+                    {
+                        "version": version.version,
+                        "path": str(current_file),
+                        "deployed": True,
+                        "already_current": True,
+                        "model_name": name,
+                        "sha256": current["sha256"],
+                        "accuracy": current.get("accuracy"),
+                        **registry,
+                    }
+                )
+                return
+
+        version_dir = model_dir / f"v{version.version}"
+        model_file = version_dir / "model.joblib"
+        metadata = read_metadata(version_dir)
+        if metadata is not None and metadata.get("model_uri") != version.uri:
+            came_from = metadata.get("model_uri") or metadata.get("source_path") or "unknown"
+            raise common.StepError(
+                f"{version_dir} holds another model (from {came_from}); registry deploys and --model-path "
+                f"deploys cannot share the served name '{name}': use another --model-name or --serving-dir"
+            )
+        if metadata is not None and common.sha256_of(model_file) == metadata.get("sha256"):
+            log(f"v{version.version} already holds {version.uri} from an earlier deploy; switching to it")
+        else:
+            if version_dir.exists():
+                log(f"{version_dir} is unfinished or damaged (an earlier attempt?); making it again")
+                shutil.rmtree(version_dir)
+            version_dir.mkdir()
+            loaded = common.load_registered_model(version)
+            common.save_joblib(model_file, loaded.model)
+            metadata = {
+                "model_name": name,
+                "version": version.version,
+                **registry,
+                "model_id": loaded.model_id,
+                "source": version.source,
+                "sha256": common.sha256_of(model_file),
+                "accuracy": args.accuracy,
+                "deployed_at": now_iso(),
+                "run_id": common.run_id(),
+                "step_attempt": os.environ.get("TRAINYARD_ATTEMPT"),
+            }
+            common.atomic_write_json(version_dir / "metadata.json", metadata)
+            log(f"wrote {model_file}")
+
+        accuracy = args.accuracy if args.accuracy is not None else metadata.get("accuracy")
+        make_current(
+            model_dir,
+            current,
+            {
+                "version": version.version,
+                "path": str(model_file),
+                "accuracy": accuracy,
+                "sha256": metadata["sha256"],
+                "deployed_at": metadata.get("deployed_at"),
+                "run_id": metadata.get("run_id"),
+                "model_uri": version.uri,
+                "alias": version.alias,
+            },
+        )
+
+    common.write_xcom(
+        {
+            "version": version.version,
+            "path": str(model_file),
+            "deployed": True,
+            "already_current": False,
+            "model_name": name,
+            "sha256": metadata["sha256"],
+            "accuracy": accuracy,
+            **registry,
+        }
+    )
+
+
+def make_current(model_dir: Path, current: dict[str, Any] | None, record: dict[str, Any]) -> None:
+    """Replace current.json with ``record``: the switch a reader sees, made in one rename."""
+    common.atomic_write_json(model_dir / "current.json", record)
+    previous = f"v{current['version']}" if current is not None else "nothing"
+    log(f"current.json now points at v{record['version']} (was {previous})")
+
+
+def now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def deploy_file(args: argparse.Namespace, serving_dir: Path, source: Path) -> None:
+    """Publish the model file ``source`` (a local copy of --model-path) as the next version."""
+    model_dir = served_folder(serving_dir, args.model_name)
 
     digest = common.sha256_of(source)
     log(f"deploying {source.name} (sha256 {digest[:12]}) as '{args.model_name}' in {serving_dir}")
@@ -177,7 +339,7 @@ def deploy(args: argparse.Namespace, serving_dir: Path, source: Path) -> None:
                 "source_path": args.model_path,
                 "source_sha256": digest,
                 "accuracy": args.accuracy,
-                "deployed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "deployed_at": now_iso(),
                 "run_id": common.run_id(),
                 "step_attempt": os.environ.get("TRAINYARD_ATTEMPT"),
             }
@@ -186,8 +348,9 @@ def deploy(args: argparse.Namespace, serving_dir: Path, source: Path) -> None:
 
         model_file = version_dir / "model.joblib"
         accuracy = args.accuracy if args.accuracy is not None else metadata.get("accuracy")
-        common.atomic_write_json(
-            model_dir / "current.json",
+        make_current(
+            model_dir,
+            current,
             {
                 "version": version,
                 "path": str(model_file),
@@ -197,8 +360,6 @@ def deploy(args: argparse.Namespace, serving_dir: Path, source: Path) -> None:
                 "run_id": metadata.get("run_id"),
             },
         )
-        previous = f"v{current['version']}" if current is not None else "nothing"
-        log(f"current.json now points at v{version} (was {previous})")
 
     common.write_xcom(
         {

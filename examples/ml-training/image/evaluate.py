@@ -1,38 +1,46 @@
-"""Step 4: score a trained model on the held-out test split and decide whether to deploy it.
+"""Step 4: score a model on the held-out test split and record the result with the model.
 
 Usage:
-    python evaluate.py --model-path URI [--threshold 0.9] [--min-improvement 0.0]
-                       [--serving-dir DIR] [--model-name production-model] [--run-dir DIR]
+    python evaluate.py --model-uri models:/NAME/VERSION|models:/NAME@ALIAS [--run-dir DIR]
+    python evaluate.py --model-path URI [--run-dir DIR]
 
-Loads the model written by train.py (a scaler + MLP pipeline taking raw
-pixels) from its URI (train's XCom "model_path": s3://, file:// or a plain
-path) and <run_dir>/data/test.npz, and computes accuracy and macro F1 on
-the test rows, which neither training nor validation has seen.
+``--model-uri`` names a version in the MLflow model registry, directly or
+through an alias, and needs $MLFLOW_TRACKING_URI. The alias is resolved once,
+with MlflowClient, and from then on the step works with the version it named,
+so an alias that moves meanwhile changes nothing. The version's MLflow model
+(the scikit-learn flavor train.py logs; one logged by mlflow.sklearn.log_model
+loads too) is downloaded and loaded. ``--model-path`` reads a joblib file
+instead (train's XCom "model_path": s3://, file:// or a plain path), for runs
+without MLflow.
 
-The baseline is the accuracy recorded in <serving_dir>/<model_name>/current.json
-(written by deploy.py), or 0.0 when nothing is deployed yet or the deployed
-version has no recorded accuracy. ``--serving-dir`` defaults to
-$TRAINYARD_SERVING_DIR, else <run_dir>/../../serving.
+Either way the model is a scaler + MLP pipeline taking raw pixels, and it is
+scored on <run_dir>/data/test.npz, rows that neither training nor validation
+has seen: accuracy and macro F1, rounded to 6 decimals.
 
-Decision rule (accuracies rounded to 6 decimals first):
+With MLflow the scores are logged as metrics ``test_accuracy`` and
+``test_f1`` (step 0) twice: into this step's own run ($MLFLOW_RUN_ID, the
+run Trainyard made for this try; without it, a run the step starts itself),
+and into the run that trained the version (the version's run_id), linked
+there to the logged model. So every version's training run carries its test
+score, and comparing two versions (Trainyard's compareBaseline step, which
+decides whether to promote) reads one metric from each version's run. A
+retry logs the same values again; the latest value is what MLflow reports.
+With --model-path and $MLFLOW_TRACKING_URI set, the scores go into the
+step's own run only.
 
-    improvement   = accuracy - baseline_accuracy
-    should_deploy = accuracy >= threshold and improvement >= min_improvement
+This step decides nothing: it neither reads a baseline nor says whether to
+deploy.
 
-The improvement comparison is inclusive, so with the default --min-improvement
-0.0 a first model deploys, and so does a model exactly as good as the current
-one (deploy.py then notices an identical file and does nothing). Pass a small
-positive --min-improvement, e.g. 0.001, to require a strict gain.
-
-XCom: {"accuracy", "f1_score", "baseline_accuracy", "improvement",
-"should_deploy", "model_path", "threshold", plus "min_improvement",
-"model_name", "baseline_version", "test_rows", "reason"}.
+XCom with --model-uri: {"accuracy", "f1_score" (macro), "test_rows",
+"model_uri" (models:/NAME/VERSION, the version actually scored), "model_name",
+"version" (a number), "source_run_id" (the run the scores were also logged
+to), "mlflow_run_id" (this step's run)}. With --model-path: {"accuracy",
+"f1_score", "test_rows", "model_path"}, plus "mlflow_run_id" when tracked.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import common
 
@@ -41,97 +49,86 @@ STEP = "evaluate"
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Evaluate a trained model on the test split.")
-    parser.add_argument("--model-path", required=True, help="URI (s3://, file://) or path of the model train.py wrote")
-    parser.add_argument(
-        "--threshold", type=common.finite_float, default=0.9, help="lowest test accuracy that may deploy (default 0.9)"
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--model-uri",
+        type=common.model_uri_arg,
+        help="registered version to score: models:/NAME/VERSION or models:/NAME@ALIAS (needs MLFLOW_TRACKING_URI)",
     )
-    parser.add_argument(
-        "--min-improvement",
-        type=common.finite_float,
-        default=0.0,
-        help="least gain over the deployed model's accuracy (inclusive, default 0.0)",
-    )
-    parser.add_argument(
-        "--serving-dir", default=None, help="serving area (default $TRAINYARD_SERVING_DIR, else <run_dir>/../../serving)"
-    )
-    parser.add_argument("--model-name", default="production-model", help="served model name (default production-model)")
+    source.add_argument("--model-path", help="URI (s3://, file://) or path of a joblib model train.py wrote")
     common.add_run_dir_argument(parser)
     return parser.parse_args()
 
 
-def read_baseline(serving_dir: Path, model_name: str) -> tuple[float, int | None]:
-    """(accuracy, version) of the deployed model, or (0.0, None) when there is none."""
-    current = serving_dir / model_name / "current.json"
-    if not current.exists():
-        log(f"no deployed '{model_name}' in {serving_dir}; baseline accuracy 0.0")
-        return 0.0, None
-    record = common.read_json(current, "current deployment record")
-    if not isinstance(record, dict):
-        raise common.StepError(f"{current} should hold a JSON object, got {type(record).__name__}")
-    version = record.get("version")
-    accuracy = record.get("accuracy")
-    if accuracy is None:
-        log(f"deployed '{model_name}' v{version} has no recorded accuracy; baseline 0.0")
-        return 0.0, version
-    if isinstance(accuracy, bool) or not isinstance(accuracy, (int, float)):
-        raise common.StepError(f"{current} has a non-numeric accuracy: {accuracy!r}")
-    log(f"deployed '{model_name}' v{version} has accuracy {accuracy:.4f}")
-    return float(accuracy), version
-
-
 def main() -> None:
     args = parse_args()
+    if args.model_uri is not None and not common.tracking_configured():
+        raise common.StepError(
+            f"--model-uri {args.model_uri} needs the MLflow registry: set MLFLOW_TRACKING_URI "
+            "(or pass --model-path for a joblib file)"
+        )
     run_dir = common.resolve_run_dir(args.run_dir)
-    serving_dir = common.resolve_serving_dir(args.serving_dir, args.run_dir)
-    model_uri = args.model_path
     test = common.load_split(run_dir, "test")
+    with common.tracked_run() as run:
+        if args.model_uri is not None:
+            result = evaluate_version(run, args.model_uri, test)  # tracked: --model-uri needs MLflow, checked above
+        else:
+            result = score(load_joblib(args.model_path), args.model_path, test)
+            result["model_path"] = args.model_path
+            if run is not None:
+                run.log(metrics={"test_accuracy": result["accuracy"], "test_f1": result["f1_score"]})
+                result["mlflow_run_id"] = run.run_id
+        common.write_xcom(result)
 
-    import joblib
+
+def evaluate_version(run: common.TrackedRun, uri: str, test: dict) -> dict[str, object]:
+    """Score the registered version ``uri`` names; log the scores to this run and to the version's run."""
+    version = common.resolve_model_version(run.client, uri, "--model-uri")
+    if version.run_id is None:
+        raise common.StepError(
+            f"{version.uri} has no source run, so its test score would have nowhere to go; "
+            "register versions with the run_id and model_id of the run that trained them"
+        )
+    named = f" (alias {version.alias})" if version.alias else ""
+    log(f"scoring {version.uri}{named}, trained in run {version.run_id}")
+    loaded = common.load_registered_model(version)
+    result = score(loaded.model, version.uri, test)
+    scores = {"test_accuracy": result["accuracy"], "test_f1": result["f1_score"]}
+    run.log(params={"model_uri": version.uri}, metrics=scores)
+    run.log(metrics=scores, model_id=loaded.model_id, run_id=version.run_id)
+    log(f"test scores logged to this run, {run.run_id}, and to the version's run, {version.run_id}")
+    result.update(
+        model_uri=version.uri,
+        model_name=version.name,
+        version=version.version,
+        source_run_id=version.run_id,
+        mlflow_run_id=run.run_id,
+    )
+    return result
+
+
+def score(model, label: str, test: dict) -> dict[str, object]:
+    """Accuracy and macro F1 of ``model`` on the test rows, rounded to 6 decimals."""
     from sklearn.metrics import accuracy_score, f1_score
-
-    with common.local_copy(model_uri) as model_file:
-        try:
-            model = joblib.load(model_file)
-        except Exception as err:  # noqa: BLE001 - any unpickling problem is a bad model file
-            raise common.StepError(f"cannot load model {model_uri}: {type(err).__name__}: {err}") from None
-    if not hasattr(model, "predict"):
-        raise common.StepError(f"{model_uri} holds a {type(model).__name__}, not a model with predict()")
 
     predicted = model.predict(test["X_raw"])
     accuracy = round(float(accuracy_score(test["y"], predicted)), 6)
     f1 = round(float(f1_score(test["y"], predicted, average="macro")), 6)
-    log(f"{model_file.name}: test accuracy {accuracy:.4f}, macro F1 {f1:.4f} on {len(test['y'])} rows")
+    log(f"{label}: test accuracy {accuracy:.4f}, macro F1 {f1:.4f} on {len(test['y'])} rows")
+    return {"accuracy": accuracy, "f1_score": f1, "test_rows": len(test["y"])}
 
-    baseline, baseline_version = read_baseline(serving_dir, args.model_name)
-    improvement = round(accuracy - baseline, 6)
-    passes_threshold = accuracy >= args.threshold
-    improves = improvement >= args.min_improvement
-    should_deploy = passes_threshold and improves
 
-    if should_deploy:
-        reason = f"accuracy {accuracy:.4f} >= threshold {args.threshold:g} and improvement {improvement:+.4f} >= {args.min_improvement:g}"
-    elif not passes_threshold:
-        reason = f"accuracy {accuracy:.4f} is below threshold {args.threshold:g}"
-    else:
-        reason = f"improvement {improvement:+.4f} over baseline {baseline:.4f} is below {args.min_improvement:g}"
-    log(f"should_deploy {str(should_deploy).lower()}: {reason}")
+def load_joblib(uri: str):
+    import joblib
 
-    common.write_xcom(
-        {
-            "accuracy": accuracy,
-            "f1_score": f1,
-            "baseline_accuracy": baseline,
-            "baseline_version": baseline_version,
-            "improvement": improvement,
-            "should_deploy": should_deploy,
-            "model_path": model_uri,
-            "model_name": args.model_name,
-            "threshold": args.threshold,
-            "min_improvement": args.min_improvement,
-            "test_rows": len(test["y"]),
-            "reason": reason,
-        }
-    )
+    with common.local_copy(uri) as model_file:
+        try:
+            model = joblib.load(model_file)
+        except Exception as err:  # noqa: BLE001 - any unpickling problem is a bad model file
+            raise common.StepError(f"cannot load model {uri}: {type(err).__name__}: {err}") from None
+    if not hasattr(model, "predict"):
+        raise common.StepError(f"{uri} holds a {type(model).__name__}, not a model with predict()")
+    return model
 
 
 def log(message: str) -> None:

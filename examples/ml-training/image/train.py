@@ -32,7 +32,7 @@ validation rows, ``loss`` that epoch's mean training loss (both rounded to 6
 decimals). A hyperparameter search runs one train.py per combination and
 reads these lines to stop (SIGTERM) the trials that fall behind. A stopped
 trial exits within moments, even mid-epoch, with code 143, and writes
-neither a model nor an XCom.
+neither a joblib model nor an XCom.
 
 ``--epoch-seconds S`` is a simulation aid for tests and demos: it makes
 every epoch last at least S seconds by sleeping for whatever the real work
@@ -50,6 +50,28 @@ spells out the hyperparameters: ``mlp-lr0.001-bs32-adam``, with ``-ep<N>`` and
 the model as <model>.joblib.metrics.json. A reader sees each object whole or
 not at all, and the XCom's "model_path" is the model's URI.
 
+With $MLFLOW_TRACKING_URI set, the step also tracks itself in MLflow, in
+the run Trainyard created for this try ($MLFLOW_RUN_ID; without it, a run it
+starts itself, see common.tracked_run), whose status it leaves to Trainyard:
+
+  params    lr, batch_size, optimizer, epochs, seed, backend, and map_index
+            in a mapped step
+  metrics   val_accuracy and loss for every epoch (step = the epoch), sent
+            from a background thread so that no epoch waits for the server;
+            accuracy and f1_score (validation) at the end
+  model     a logged model named "model" in MLflow's scikit-learn format
+            (what mlflow.sklearn.log_model writes; see
+            common.log_sklearn_model), with the params, linked to the run
+
+The model is logged before the joblib copy and the XCom are written, so a
+trial stopped at any point leaves no XCom; one stopped while its model
+uploads leaves a logged model that nothing refers to, in a run Trainyard
+marks KILLED. The joblib copy is written as well when
+$TRAINYARD_ARTIFACTS_URI is set (a few milliseconds; it keeps "model_path"
+for steps that read files) and skipped when it is not. Registering the model
+is not this step's job: a version made from the XCom's "model_source",
+"model_id" and "mlflow_run_id" serves as models:/NAME/VERSION.
+
 ``--backend`` picks who trains: ``sklearn`` (scikit-learn's MLP, on the CPU),
 ``torch`` (the same network in PyTorch, on the GPU when one is visible, with a
 true decoupled AdamW), or ``auto`` (the default: torch when it is installed and
@@ -63,8 +85,14 @@ training loss), "model_path" (the model's URI), "run_id", "hyperparams": {"lr", 
 "optimizer", "epochs"}, "device", plus "model_name", "experiment_name",
 "seed", "map_index" (null when unmapped), "backend", "train_seconds",
 "epoch_seconds", "epochs_run" (epochs actually trained) and
-"metric_history" ([[epoch, val_accuracy], ...], the last 100 epochs)}. It is
-kept under 4 KiB, the most a pod's termination message carries.
+"metric_history" ([[epoch, val_accuracy], ...], the last 100 epochs)}.
+"run_id" is Trainyard's run. With MLflow it adds "mlflow_run_id" (the
+step's MLflow run), "model_uri" (``models:/m-...``, the logged model),
+"model_id" (``m-...``) and "model_source" (the logged model's artifact
+location, the ``source`` to register a version from); "model_path" is there
+only when the joblib copy was written. It is kept under 4 KiB, the most a
+pod's termination message carries, by dropping the oldest metric_history
+entries.
 """
 
 from __future__ import annotations
@@ -72,6 +100,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import math
+import os
 import tempfile
 import time
 import warnings
@@ -148,9 +177,16 @@ def model_name(args: argparse.Namespace, map_index: int | None) -> str:
 
 def main() -> None:
     args = parse_args()
+    with common.tracked_run() as run:
+        train_candidate(args, run)
+
+
+def train_candidate(args: argparse.Namespace, run: common.TrackedRun | None) -> None:
+    """Train, score and save one candidate; ``run`` is its MLflow run, or None without MLflow."""
     run_dir = common.resolve_run_dir(args.run_dir)
     map_index = common.map_index()
-    artifacts = common.artifacts_uri()
+    # A tracked model lives in MLflow; the joblib copy is written as well when there is a prefix for it.
+    artifacts = None if run is not None and not os.environ.get("TRAINYARD_ARTIFACTS_URI", "").strip() else common.artifacts_uri()
     common.seed_everything(args.seed)
 
     train = common.load_split(run_dir, "train")
@@ -189,6 +225,12 @@ def main() -> None:
     )
     waiting = f", each lasting at least {args.epoch_seconds:g}s (simulated)" if args.epoch_seconds else ""
     log(f"backend {backend} on {device}; metrics after every epoch{waiting}")
+    params = training_params(args, backend, map_index)
+    sender = None
+    if run is not None:
+        run.log(params=params)
+        sender = common.MetricSender(run)
+        log(f"tracking in MLflow run {run.run_id} at {common.tracking_uri()}")
 
     clf = MLPClassifier(
         hidden_layer_sizes=HIDDEN_LAYERS,
@@ -204,9 +246,9 @@ def main() -> None:
     )
     started = time.perf_counter()
     if backend == "torch":
-        history, work = train_with_torch(clf, X_fit, y_fit, X_val, y_val, args, batch_size)
+        history, work = train_with_torch(clf, X_fit, y_fit, X_val, y_val, args, batch_size, sender)
     else:
-        history, work = train_with_sklearn(clf, X_fit, y_fit, X_val, y_val, args)
+        history, work = train_with_sklearn(clf, X_fit, y_fit, X_val, y_val, args, sender)
     elapsed = time.perf_counter() - started
 
     loss = float(clf.loss_)
@@ -221,12 +263,11 @@ def main() -> None:
         f"({elapsed:.2f}s; {1000 * work / len(history):.1f} ms of work per epoch)"
     )
 
-    model_uri = f"{artifacts}{name}.joblib"
+    model_uri = f"{artifacts}{name}.joblib" if artifacts is not None else None
     metrics = {
         "accuracy": round(accuracy, 6),
         "f1_score": round(f1, 6),
         "loss": round(loss, 6),
-        "model_path": model_uri,
         "model_name": name,
         "run_id": common.run_id(),
         "experiment_name": experiment,
@@ -245,16 +286,51 @@ def main() -> None:
         "train_seconds": round(elapsed, 3),
         "epoch_seconds": args.epoch_seconds,
     }
-    fit_into_xcom(metrics)  # before saving anything, so a too-large XCom leaves no model behind
-
+    if model_uri is not None:
+        metrics["model_path"] = model_uri
     model = Pipeline([("scaler", scaler), ("mlp", clf)])
+    if sender is not None:
+        sender.flush()
+    if run is not None:
+        logged = common.log_sklearn_model(
+            run, model, "model", params=params, metrics={"accuracy": metrics["accuracy"], "f1_score": metrics["f1_score"]}
+        )
+        metrics.update(mlflow_run_id=run.run_id, model_uri=logged.model_uri, model_id=logged.model_id, model_source=logged.source)
+        log(f"model logged to MLflow as {logged.model_uri} (register it from {logged.source})")
+    fit_into_xcom(metrics)  # before the joblib copy and the XCom, so a too-large XCom writes neither
+    save_outputs(model, metrics, name, model_uri)
+
+
+def training_params(args: argparse.Namespace, backend: str, map_index: int | None) -> dict[str, object]:
+    """The run's MLflow params: the hyperparameters, and the map index in a mapped step."""
+    params: dict[str, object] = {
+        "lr": args.lr,
+        "batch_size": args.batch_size,
+        "optimizer": args.optimizer,
+        "epochs": args.epochs,
+        "seed": args.seed,
+        "backend": backend,
+    }
+    if map_index is not None:
+        params["map_index"] = map_index
+    return params
+
+
+def save_outputs(model, metrics: dict, name: str, model_uri: str | None) -> None:
+    """Write the joblib model and its metrics under ``model_uri`` (when there is one), then the XCom.
+
+    A SIGTERM during the writes takes effect after them, so a stopped trial
+    leaves the model, its metrics and the XCom, or none of them.
+    """
+    if model_uri is None:
+        with common.stop_deferred():
+            common.write_xcom(metrics)
+        return
     with tempfile.TemporaryDirectory(prefix="trainyard-train-") as tmp:
         model_file = Path(tmp) / f"{name}.joblib"
         metrics_file = Path(tmp) / f"{name}.joblib.metrics.json"
         common.save_joblib(model_file, model)
         common.atomic_write_json(metrics_file, metrics)
-        # A SIGTERM now takes effect after the three writes, so a stopped trial
-        # leaves the model, its metrics and the XCom, or none of them.
         with common.stop_deferred():
             common.put_artifact(model_file, model_uri)
             common.put_artifact(metrics_file, f"{model_uri}.metrics.json")
@@ -274,20 +350,25 @@ def fit_into_xcom(metrics: dict) -> None:
     if size() > common.XCOM_MAX_BYTES:
         raise common.StepError(
             f"the XCom would be {size()} bytes, more than the {common.XCOM_MAX_BYTES} a pod can return; "
-            "use a shorter TRAINYARD_ARTIFACTS_URI or --experiment-name"
+            "use a shorter TRAINYARD_ARTIFACTS_URI, MLflow artifact root or --experiment-name"
         )
 
 
 def run_epochs(
-    args: argparse.Namespace, train_epoch: Callable[[], float], val_accuracy: Callable[[], float]
+    args: argparse.Namespace,
+    train_epoch: Callable[[], float],
+    val_accuracy: Callable[[], float],
+    sender: common.MetricSender | None,
 ) -> tuple[list[Epoch], float]:
     """The epoch loop both backends share.
 
     ``train_epoch`` makes one pass over the training rows and returns its mean
     loss; ``val_accuracy`` scores the model as it stands on the validation
     rows. After each epoch one metric line is printed (see the module
-    docstring), once the epoch has lasted --epoch-seconds. Returns the epochs'
-    records and the seconds spent working, the simulated waiting left out.
+    docstring), once the epoch has lasted --epoch-seconds, and the same values
+    go to ``sender``, the MLflow run's background sender, when there is one.
+    Returns the epochs' records and the seconds spent working, the simulated
+    waiting left out.
     """
     history: list[Epoch] = []
     work = 0.0
@@ -303,6 +384,8 @@ def run_epochs(
             time.sleep(args.epoch_seconds - spent)
         history.append((epoch, accuracy, loss))
         common.report_metrics(epoch, val_accuracy=round(accuracy, 6), loss=round(loss, 6))
+        if sender is not None:
+            sender.send(epoch, val_accuracy=accuracy, loss=loss)
     return history, work
 
 
@@ -319,7 +402,13 @@ class _OrderRecorder(np.random.RandomState):
 
 
 def train_with_sklearn(
-    clf, X_fit: np.ndarray, y_fit: np.ndarray, X_val: np.ndarray, y_val: np.ndarray, args: argparse.Namespace
+    clf,
+    X_fit: np.ndarray,
+    y_fit: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    args: argparse.Namespace,
+    sender: common.MetricSender | None,
 ) -> tuple[list[Epoch], float]:
     """Trains ``clf`` one ``partial_fit`` pass per epoch, ending where one ``fit`` would.
 
@@ -361,7 +450,7 @@ def train_with_sklearn(
 
     clf.random_state = generator
     try:
-        history, work = run_epochs(args, train_epoch, val_accuracy)
+        history, work = run_epochs(args, train_epoch, val_accuracy, sender)
     finally:
         clf.random_state = seed
         plain = np.random.RandomState(seed)  # seeded, so that nothing random ends up in the pickle
@@ -379,6 +468,7 @@ def train_with_torch(
     y_val: np.ndarray,
     args: argparse.Namespace,
     batch_size: int,
+    sender: common.MetricSender | None,
 ) -> tuple[list[Epoch], float]:
     """Trains the MLP's network with PyTorch, then copies the weights into ``clf``.
 
@@ -424,7 +514,7 @@ def train_with_torch(
         with torch.no_grad():
             return float((network(X_check).argmax(dim=1) == y_check).float().mean())
 
-    history, work = run_epochs(args, train_epoch, val_accuracy)
+    history, work = run_epochs(args, train_epoch, val_accuracy, sender)
 
     # Give clf its structure (classes, layer shapes, softmax output), then the trained weights.
     with warnings.catch_warnings():
