@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# npm run demo [-- --keep-running] [-- --kubernetes] [-- --param threshold=0.95]
+# npm run demo [-- --keep-running] [-- --kubernetes] [-- --param threshold=0.95] [-- --no-approve]
 # Bootstraps, starts Temporal, the local S3 server, the MLflow tracking server, a worker,
 # the API and a local webhook sink, runs the flagship pipeline through the API (its first
 # step waits for the day's training data in S3, which the demo uploads a few seconds
 # later), prints its steps and exits 0 only if it succeeded.
 # --kubernetes also starts the local cluster (real API server, KWOK nodes) and runs the
 # example's pod steps as pods there, then lists the pods and the nodes they ran on.
+# The run waits for a person to approve its model; the demo approves it through the API as a
+# second identity. --no-approve leaves it waiting (services up) and prints how to approve it.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/services.sh"
@@ -18,6 +20,8 @@ for arg in "$@"; do
   case $arg in
     --keep-running) keep=1 ;;
     --kubernetes) kubernetes=1 ;;
+    # The run stays waiting for approval, so the services stay up for whoever approves it.
+    --no-approve) keep=1; client_args+=("$arg") ;;
     *) client_args+=("$arg") ;;
   esac
 done
@@ -60,6 +64,7 @@ export TRAINYARD_SLACK_WEBHOOK_URL="http://127.0.0.1:$sink_port/hooks/demo"
 export TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT"
 export TRAINYARD_TEMPORAL_UI_URL="http://127.0.0.1:$TEMPORAL_UI_PORT"
 export TRAINYARD_API_PORT="$API_PORT"
+export TRAINYARD_API_URL="http://127.0.0.1:$API_PORT"
 
 if ((kubernetes)); then
   stop_service local-cluster
@@ -82,7 +87,7 @@ python3 examples/ml-training/image/make_data.py --out "$STATE_DIR/digits.csv" >/
 
 status=0
 node dist/scripts/demo.js --api "http://127.0.0.1:$API_PORT" --ui "http://127.0.0.1:$TEMPORAL_UI_PORT" \
-  --notifications "$notifications" --data "$STATE_DIR/digits.csv" "${client_args[@]}" || status=$?
+  --mlflow "$TRAINYARD_MLFLOW_TRACKING_URI" --notifications "$notifications" --data "$STATE_DIR/digits.csv" "${client_args[@]}" || status=$?
 
 if ((keep)); then
   say "services left running (--keep-running); stop them with: npm run stop"

@@ -3,7 +3,12 @@
  * shows each step as it changes, then prints the per-step table. Exits 0 only
  * when the run succeeded. Started by scripts/demo.sh once the services are up.
  *
- *   node dist/scripts/demo.js --api http://127.0.0.1:3000 --ui http://127.0.0.1:8233 [--param threshold=0.95]
+ *   node dist/scripts/demo.js --api http://127.0.0.1:3000 --ui http://127.0.0.1:8233 --mlflow http://127.0.0.1:5000 [--param threshold=0.95] [--no-approve]
+ *
+ * The run is started as `demo-operator`; when it waits for approval, the demo shows
+ * what is being approved and approves it through the API as a second identity,
+ * `demo-reviewer` (with --no-approve it leaves the run waiting and prints the call
+ * that approves it).
  */
 import { readFileSync } from 'node:fs';
 import { CreateBucketCommand, DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -12,7 +17,8 @@ import { runSelector } from '../activities/kubernetes/naming';
 import { createS3Client } from '../activities/object-store';
 import { TRAINING_DATA } from '../examples/ml-training/pipeline';
 import { s3OptionsFrom } from '../worker/config';
-import type { RunState, StepRunState } from '../contract';
+import { type RunState, type StepRunState, approvalPath } from '../contract';
+import type { Comparison, Promotion } from '../pipeline';
 
 interface Options {
   api: string;
@@ -24,13 +30,21 @@ interface Options {
   kubeconfig?: string;
   /** The day's data file, uploaded to the sensor's key a few seconds after the run starts. */
   data?: string;
+  /** The MLflow server's URL, for the run's link. */
+  mlflow?: string;
+  /** Approve a waiting approval through the API (as REVIEWER); false leaves it waiting. */
+  approve: boolean;
 }
+
+/** Who starts the demo's run, and who approves its model: two people, as the approval requires. */
+const OPERATOR = 'demo-operator';
+const REVIEWER = 'demo-reviewer';
 
 /** How long the demo lets the sensor wait before the data lands. */
 const DATA_DELAY_MS = 4000;
 
 function parseArgs(argv: string[]): Options {
-  const options: Options = { api: 'http://127.0.0.1:3000', ui: 'http://127.0.0.1:8233', pipeline: 'ml_training_pipeline', params: {}, runner: 'local' };
+  const options: Options = { api: 'http://127.0.0.1:3000', ui: 'http://127.0.0.1:8233', pipeline: 'ml_training_pipeline', params: {}, runner: 'local', approve: true };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = argv[i + 1] ?? '';
@@ -39,6 +53,11 @@ function parseArgs(argv: string[]): Options {
     else if (flag === '--pipeline') options.pipeline = value;
     else if (flag === '--notifications') options.notifications = value;
     else if (flag === '--data') options.data = value;
+    else if (flag === '--mlflow') options.mlflow = value;
+    else if (flag === '--no-approve') {
+      options.approve = false;
+      continue;
+    }
     else if (flag === '--kubeconfig') {
       options.kubeconfig = value;
       options.runner = 'kubernetes';
@@ -154,6 +173,48 @@ async function watchPods(kubeconfig: string, runId: string): Promise<{ seen: Map
   return { seen, stop: () => controller.abort() };
 }
 
+/**
+ * A run waits for approval: shows what is being approved, then approves it as the reviewer;
+ * with --no-approve prints how to, and answers false (the demo ends, the run keeps waiting).
+ */
+async function decide(options: Options, runId: string, s: StepRunState, clock: () => string): Promise<boolean> {
+  const approval = s.approval;
+  if (!approval) return true;
+  const metrics = Object.entries(approval.metrics ?? {}).map(([k, v]) => `${k} ${Number(v.toFixed(4))}`).join(', ');
+  const details = Object.entries(approval.details).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('; ');
+  console.log(`  ${clock()}  approval needed: model '${approval.model}' version ${approval.version}${metrics ? ` (${metrics})` : ''}`);
+  if (details) console.log(`  ${clock()}    ${details}`);
+  const body = { decision: 'approve', modelName: approval.model, version: approval.version, approver: REVIEWER, comment: 'approved in the demo' };
+  const url = `${options.api}${approvalPath(runId, s.id)}`;
+  if (!options.approve) {
+    console.log(`\nthe run waits for approval until ${approval.deadline}; approve it (as someone other than ${OPERATOR}) with:\n`);
+    console.log(`  curl -X POST ${url} -H 'content-type: application/json' -d '${JSON.stringify({ ...body, approver: 'you@example.com', comment: 'looks good' })}'\n`);
+    console.log(`or list what waits: curl ${options.api}/approvals`);
+    return false;
+  }
+  const answer = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const said = answer.body as { decision?: string; approver?: string; message?: string };
+  console.log(`  ${clock()}  POST ${approvalPath(runId, s.id)} as ${REVIEWER}: ${answer.status} ${said.decision ?? said.message ?? ''}`);
+  return true;
+}
+
+/** What the run did in the model registry: the version, the comparison and the alias. */
+function registrySummary(state: RunState): string | undefined {
+  const output = (id: string): unknown => state.steps.find((s) => s.id === id)?.output;
+  const compared = output('model_training.compare_baseline') as Comparison | undefined;
+  if (!compared) return undefined;
+  const promoted = output('promote_model') as Promotion | undefined;
+  const baseline = compared.baseline.version ? `@${compared.baseline.alias} version ${compared.baseline.version} (${compared.baseline.value})` : `no @${compared.baseline.alias} yet`;
+  const lines = [
+    `model registry: '${compared.model}' version ${compared.candidate.version}, ${compared.metric} ${compared.candidate.value} against ${baseline}`,
+    `  decision: ${compared.shouldPromote ? 'promote' : 'keep the champion'}: ${compared.reason}`,
+    promoted
+      ? `  ${compared.model}@${promoted.alias} -> version ${promoted.version}${promoted.previous ? ` (was version ${promoted.previous})` : ''}`
+      : `  ${compared.model}@${compared.baseline.alias} stays at ${compared.baseline.version ? `version ${compared.baseline.version}` : 'no version'}`,
+  ];
+  return lines.join('\n');
+}
+
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   const started = Date.now();
@@ -162,7 +223,7 @@ async function main(): Promise<number> {
   const created = await request(`${options.api}/pipelines/${options.pipeline}/runs`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ params: options.params, runner: options.runner, logicalDate: today }),
+    body: JSON.stringify({ params: options.params, runner: options.runner, logicalDate: today, startedBy: OPERATOR }),
   });
   if (created.status !== 201) {
     console.error(`trainyard demo: the API refused the run (${created.status}): ${JSON.stringify(created.body)}`);
@@ -187,6 +248,7 @@ async function main(): Promise<number> {
 
   const pods = options.kubeconfig ? await watchPods(options.kubeconfig, runId) : undefined;
   const seen = new Map<string, string>();
+  const asked = new Set<string>();
   let state: RunState | undefined;
   for (;;) {
     const polled = await request(`${options.api}/runs/${runId}`);
@@ -201,6 +263,14 @@ async function main(): Promise<number> {
         console.log(`  ${clock()}  ${s.id.padEnd(34)} ${s.state.padEnd(16)} ${detail.split('\n')[0] ?? ''}`);
       }
       if (state.status !== 'running') break;
+      for (const s of state.steps) {
+        if (s.state !== 'running' || !s.approval || s.approval.decision || asked.has(s.id)) continue;
+        asked.add(s.id);
+        if (!(await decide(options, runId, s, clock))) {
+          await delivered;
+          return 0;
+        }
+      }
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
@@ -230,8 +300,13 @@ async function main(): Promise<number> {
     const last = readFileSync(options.notifications, 'utf8').trim().split('\n').at(-1);
     if (last) console.log(`notification received: ${last}\n`);
   }
+  const registry = registrySummary(state);
+  if (registry) console.log(`${registry}\n`);
   console.log(`${state.summary ?? state.status} in ${((Date.now() - started) / 1000).toFixed(1)}s`);
   console.log(`Temporal Web UI: ${options.ui}/namespaces/default/workflows/${encodeURIComponent(runId)}`);
+  if (options.mlflow && state.run.mlflow) {
+    console.log(`MLflow UI: ${options.mlflow}/#/experiments/${state.run.mlflow.experimentId}/runs/${state.run.mlflow.runId}`);
+  }
   return state.status === 'success' ? 0 : 1;
 }
 

@@ -1,12 +1,21 @@
 /**
  * The flagship example: the daily ML training pipeline Airflow users know
  * (wait for the day's data in S3 -> validate -> preprocess -> hyperparameter search: generate the grid, train one
- * pod per point with early stopping, select the best -> evaluate -> deploy or
- * skip -> notify), written for Trainyard. The container steps carry their Kubernetes settings
+ * pod per point with early stopping, select the best -> register it in MLflow -> evaluate -> compare with the
+ * champion -> a person approves -> promote and deploy, or keep the champion -> notify), written for Trainyard.
+ * Every run is tracked in MLflow: one parent run, one nested run per trial and container step. The container steps carry their Kubernetes settings
  * (resources, GPU toleration, node selector, shared volume); on the local
  * runner the same steps run as processes in `image/`, the image's source.
  */
 import { type Json, defineTask, gridSearchTask, pipeline as definePipeline, selectBestTask } from '../../pipeline';
+
+/** What a training trial leaves (train.py's XCom), as far as the pipeline reads it. */
+type Trial = {
+  accuracy: number;
+  mlflow_run_id: string;
+  model_source: string;
+  model_id: string;
+};
 
 /** Image name -> local directory, for `runner: 'local'` (paths from the repository root). */
 export const localImages: Record<string, string> = {
@@ -47,34 +56,30 @@ const DATA_URI = `s3://${TRAINING_DATA.bucket}/${TRAINING_DATA.key}`;
  */
 const SEARCH_SPACE = { lr: [0.01, 0.001, 0.00001], batch_size: [32, 128], optimizer: ['adam', 'sgd'] };
 
-interface Evaluation {
+type Evaluation = {
   accuracy: number;
   f1_score: number;
-  baseline_accuracy: number;
-  improvement: number;
-  should_deploy: boolean;
-  model_path: string;
-}
+  model_uri: string;
+  version: string;
+};
 
-/** The branch's "no" arm: records why the model stays where it is. */
-export const skipDeployment = defineTask(
-  'ml_training.skip_deployment',
-  (args: { accuracy: number }, ctx) => {
-    const threshold = ctx.params.threshold;
-    ctx.log(`model accuracy ${args.accuracy} is below the threshold ${JSON.stringify(threshold)}; keeping the current model`);
-    return { deployed: false, reason: `accuracy ${args.accuracy} < threshold ${JSON.stringify(threshold)}` };
-  },
-);
+/** The comparison's "keep" arm: records why the champion stays where it is. */
+export const skipDeployment = defineTask('ml_training.skip_deployment', (args: { reason: string }, ctx) => {
+  ctx.log(`keeping the current champion: ${args.reason}`);
+  return { deployed: false, reason: args.reason };
+});
 
 export const pipeline = definePipeline(
   {
     id: 'ml_training_pipeline',
-    description: 'Retrains the digits classifier daily and deploys it when it clears the quality bar.',
+    description: 'Retrains the digits classifier daily; deploys it when it beats the champion and a person approves.',
     schedule: '@daily',
     maxActiveRuns: 1,
     tags: ['ml', 'training', 'production'],
+    mlflow: { experiment: 'daily-training-{{ ds }}' },
     params: {
       threshold: 0.9,
+      min_improvement: 0.001,
       epochs: 30,
       epoch_seconds: 0.1,
       model_name: 'production-model',
@@ -119,7 +124,7 @@ export const pipeline = definePipeline(
     const training = p.group('model_training', (g) => {
       // The article's hyperparameter stage: a grid, one training pod per point, the best one kept.
       const grid = g.task('generate_hyperparams', gridSearchTask, { space: SEARCH_SPACE }, { after: [prepared] });
-      const trials = g.pod<Json[]>(
+      const trials = g.pod<Trial[]>(
         'train_model',
         {
           image: 'ml-trainer:latest',
@@ -131,7 +136,6 @@ export const pipeline = definePipeline(
             '--optimizer', '{{ map.optimizer }}',
             '--epochs', '{{ params.epochs }}',
             '--epoch-seconds', '{{ params.epoch_seconds }}',
-            '--experiment-name', 'daily-training-{{ ds }}',
           ],
           resources: GPU_RESOURCES,
           tolerations: GPU_TOLERATIONS,
@@ -151,32 +155,63 @@ export const pipeline = definePipeline(
         },
       );
       const best = g.task('select_best_model', selectBestTask, { results: trials.output, key: 'accuracy', mode: 'max' });
-      return g.pod<Evaluation>(
+      // The best trial's model becomes a new version of the registered model (found again on a retry).
+      const registered = g.registerModel('register_model', {
+        model: '{{ params.model_name }}',
+        source: best.get('model_source'),
+        runId: best.get('mlflow_run_id'),
+        modelId: best.get('model_id'),
+        description: 'digits classifier, best trial of {{ run_id }}',
+      });
+      const evaluated = g.pod<Evaluation>(
         'evaluate_model',
         {
           image: 'ml-trainer:latest',
           namespace: 'ml-training',
           cmds: ['python', 'evaluate.py'],
-          arguments: [
-            // A typed reference: renders to the best trial's model URI, and makes this step wait for select_best_model.
-            '--model-path', best.ref('model_path'),
-            '--threshold', '{{ params.threshold }}',
-            '--model-name', '{{ params.model_name }}',
-          ],
+          // A typed reference: renders to the new version, and makes this step wait for register_model.
+          arguments: ['--model-uri', `models:/{{ params.model_name }}/${registered.ref('version')}`],
           ...SHARED_DATA,
         },
       );
+      // The article's should_deploy: the new version's test accuracy against @champion's.
+      const compared = g.compareBaseline(
+        'compare_baseline',
+        {
+          model: '{{ params.model_name }}',
+          version: registered.get('version'),
+          alias: 'champion',
+          metric: 'test_accuracy',
+          minValue: '{{ params.threshold }}',
+          minImprovement: '{{ params.min_improvement }}',
+        },
+        { after: [evaluated] },
+      );
+      return { registered, evaluated, compared };
     });
-    const evaluated = training.result;
+    const { registered, evaluated, compared } = training.result;
 
     const decision = p.branch(
       'deployment_decision',
-      {
-        cases: [{ if: 'xcom.model_training.evaluate_model.accuracy >= params.threshold', then: 'deploy_model' }],
-        otherwise: 'skip_deployment',
-      },
+      { cases: [{ if: 'xcom.model_training.compare_baseline.shouldPromote', then: 'approve_deployment' }], otherwise: 'skip_deployment' },
       { after: [training] },
     );
+
+    // A person approves this exact version before it serves; a day without a decision rejects it.
+    const approved = p.approval(
+      'approve_deployment',
+      {
+        model: '{{ params.model_name }}',
+        version: registered.get('version'),
+        timeout: '24h',
+        onTimeout: 'reject',
+        remindEvery: '4h',
+        notify: { webhookEnv: 'TRAINYARD_SLACK_WEBHOOK_URL' },
+        details: { test_accuracy: evaluated.get('accuracy'), champion: compared.get('baseline'), reason: compared.get('reason') },
+      },
+      { after: [decision] },
+    );
+    const promoted = p.promote('promote_model', { model: '{{ params.model_name }}', version: registered.get('version'), alias: 'champion' }, { after: [approved] });
 
     const deployed = p.pod(
       'deploy_model',
@@ -184,35 +219,28 @@ export const pipeline = definePipeline(
         image: 'ml-deployer:latest',
         namespace: 'ml-serving',
         cmds: ['python', 'deploy.py'],
-        arguments: [
-          '--model-path', evaluated.ref('model_path'),
-          '--model-name', '{{ params.model_name }}',
-          '--accuracy', evaluated.ref('accuracy'),
-        ],
+        // Serves whatever @champion is once promote_model has moved it: this run's version.
+        arguments: ['--model-uri', 'models:/{{ params.model_name }}@champion'],
         resources: { requests: { cpu: '2', memory: '4Gi' }, limits: { cpu: '4', memory: '8Gi' } },
         ...SHARED_DATA,
       },
-      { after: [decision] },
+      { after: [promoted] },
     );
 
-    const skipped = p.task(
-      'skip_deployment',
-      skipDeployment,
-      { accuracy: evaluated.get('accuracy') },
-      { after: [decision], retries: 0 },
-    );
+    const skipped = p.task('skip_deployment', skipDeployment, { reason: compared.get('reason') }, { after: [decision], retries: 0 });
 
     p.notify(
       'send_notification',
       {
         webhookEnv: 'TRAINYARD_SLACK_WEBHOOK_URL',
         text:
-          'ml_training_pipeline {{ ds }}: accuracy {{ xcom.model_training.evaluate_model.accuracy }} ' +
-          '(baseline {{ xcom.model_training.evaluate_model.baseline_accuracy }}, threshold {{ params.threshold }}); ' +
+          'ml_training_pipeline {{ ds }}: {{ params.model_name }} version {{ xcom.model_training.register_model.version }}, ' +
+          'test accuracy {{ xcom.model_training.evaluate_model.accuracy }}; {{ xcom.model_training.compare_baseline.reason }}; ' +
+          'approval: {{ xcom.approve_deployment.decision | default("not asked") }}; ' +
           'deployed version: {{ xcom.deploy_model.version | default("none") }}',
-        fields: { run_id: '{{ run_id }}', should_deploy: '{{ xcom.model_training.evaluate_model.should_deploy }}' },
+        fields: { run_id: '{{ run_id }}', should_promote: '{{ xcom.model_training.compare_baseline.shouldPromote }}' },
       },
-      { after: [deployed, skipped], triggerRule: 'none_failed_min_one_success' },
+      { after: [deployed, skipped, approved], triggerRule: 'none_failed_min_one_success' },
     );
   },
 );
