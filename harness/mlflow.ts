@@ -20,7 +20,7 @@ export interface TestMlflow {
  * Starts a server from the bootstrapped venv ($TRAINYARD_MLFLOW_BIN) in a fresh temporary folder.
  * With `s3`, artifacts go to its bucket `mlflow-artifacts` (created here); without, to a folder.
  */
-export async function startTestMlflow(s3?: TestS3): Promise<TestMlflow> {
+export async function startTestMlflow(s3?: Pick<TestS3, 'server' | 'client'>): Promise<TestMlflow> {
   const bin = process.env.TRAINYARD_MLFLOW_BIN;
   if (!bin) throw new Error("TRAINYARD_MLFLOW_BIN is not set; run the tests with npm test, which builds the MLflow server's venv");
   const dir = mkdtempSync(path.join(tmpdir(), 'trainyard-mlflow-'));

@@ -33,6 +33,8 @@ export interface ApprovalRequest {
   version: string;
   timeoutMs: number;
   details: Record<string, Json>;
+  /** The version's metrics in MLflow, when known. */
+  metrics?: Record<string, number>;
 }
 
 export interface ApprovalDeskOptions {
@@ -77,6 +79,7 @@ export class ApprovalDesk {
       requestedAt: new Date(now).toISOString(),
       deadline: new Date(now + request.timeoutMs).toISOString(),
       details: request.details,
+      ...(request.metrics ? { metrics: request.metrics } : {}),
     };
     this.requests.set(stepId, state);
     this.waiting.add(stepId);

@@ -299,11 +299,12 @@ describe('pod steps on Kubernetes', { timeout: 240_000 }, () => {
     assert.equal(error, undefined, error);
     assert.equal(step(state, 'deploy_model').state, 'success');
     assert.equal(step(state, 'skip_deployment').state, 'skipped');
-    assert.deepEqual(step(state, 'deployment_decision').chosen, ['deploy_model']);
+    assert.deepEqual(step(state, 'deployment_decision').chosen, ['approve_deployment']);
+    assert.equal(step(state, 'promote_model').state, 'success');
     assert.equal((step(state, 'model_training.evaluate_model').output as { accuracy: number }).accuracy, 0.9778);
     assert.equal(step(state, 'model_training.train_model').map?.succeeded, 12, 'one training pod per grid point');
     assert.deepEqual(await podsOfRun(cluster, 'ml-training', state.run.runId), [], 'the pods were deleted when their steps ended');
-    assert.match(String(sink.messages.at(-1)?.body.text), /accuracy 0.9778 .* deployed version: 1/);
+    assert.match(String(sink.messages.at(-1)?.body.text), /production-model version 1, test accuracy 0.9778; .*approval: approved; deployed version: 1$/);
   });
 
   it('deletes the pod, and waits until it is gone, when the run is cancelled', async () => {

@@ -37,17 +37,14 @@ export const approvalTry: TryRunner<'approval'> = async (t) => {
   const version = versionText(config.version);
   const timeoutMs = parseDuration(config.timeout) ?? 0;
   const remindMs = config.remindEvery !== undefined ? (parseDuration(config.remindEvery) ?? 0) : 0;
-  const state = desk.request(step.id, { model, version, timeoutMs, details: config.details as Record<string, Json> });
-  // What the version scored, for whoever decides (nothing when the worker has no tracking server).
+  // What the version scored, for whoever decides (nothing when the worker has no tracking server),
+  // read before the request is shown so that no one sees the request without its metrics.
   const summary = await registryActs.describeModelVersion({ ...t.ref, model, version }).catch((err: unknown) => {
     if (isCancellation(err)) throw err;
     log.warn('could not read the model version from MLflow; the approval waits without its metrics', { stepId: step.id, error: (err as Error).message });
     return null;
   });
-  if (summary) {
-    state.metrics = summary.metrics;
-    t.changed();
-  }
+  const state = desk.request(step.id, { model, version, timeoutMs, details: config.details as Record<string, Json>, ...(summary ? { metrics: summary.metrics } : {}) });
   const deadline = Date.parse(state.deadline);
   const decided = (): boolean => state.decision !== undefined;
   let reminders = 0;
