@@ -118,7 +118,7 @@ describe('the ml-training example, end to end on the local runner with MLflow', 
     assert.equal(request.version, '1');
     const evaluated = step(waiting, 'model_training.evaluate_model').output as Evaluation;
     assert.equal(request.details.test_accuracy, evaluated.accuracy);
-    assert.match(String(request.details.reason), /against no @champion yet \(baseline 0\)/);
+    assert.match(request.details.reason as string, /against no @champion yet \(baseline 0\)/);
     assert.equal(request.metrics?.test_accuracy, evaluated.accuracy, 'the version\'s MLflow metrics are shown to the approver');
     assert.equal(step(waiting, 'promote_model').state, 'queued', 'nothing is promoted before the decision');
     assert.equal(await client.getModelVersionByAlias(MODEL, 'champion'), undefined);
