@@ -180,7 +180,9 @@ async function watchPods(kubeconfig: string, runId: string): Promise<{ seen: Map
 async function decide(options: Options, runId: string, s: StepRunState, clock: () => string): Promise<boolean> {
   const approval = s.approval;
   if (!approval) return true;
-  const metrics = Object.entries(approval.metrics ?? {}).map(([k, v]) => `${k} ${Number(v.toFixed(4))}`).join(', ');
+  // The scores a reviewer weighs; the run's other metrics (Trainyard's xcom.* copies among them) are in MLflow.
+  const shown = ['test_accuracy', 'test_f1', 'val_accuracy', 'loss'];
+  const metrics = shown.flatMap((k) => (approval.metrics?.[k] !== undefined ? [`${k} ${Number(approval.metrics[k].toFixed(4))}`] : [])).join(', ');
   const details = Object.entries(approval.details).map(([k, v]) => `${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`).join('; ');
   console.log(`  ${clock()}  approval needed: model '${approval.model}' version ${approval.version}${metrics ? ` (${metrics})` : ''}`);
   if (details) console.log(`  ${clock()}    ${details}`);
@@ -206,7 +208,7 @@ function registrySummary(state: RunState): string | undefined {
   const promoted = output('promote_model') as Promotion | undefined;
   const baseline = compared.baseline.version ? `@${compared.baseline.alias} version ${compared.baseline.version} (${compared.baseline.value})` : `no @${compared.baseline.alias} yet`;
   const lines = [
-    `model registry: '${compared.model}' version ${compared.candidate.version}, ${compared.metric} ${compared.candidate.value} against ${baseline}`,
+    `model registry${compared.candidate.runId === 'simulated' ? ' (simulated: on KWOK no container runs, so no model reaches MLflow)' : ''}: '${compared.model}' version ${compared.candidate.version}, ${compared.metric} ${compared.candidate.value} against ${baseline}`,
     `  decision: ${compared.shouldPromote ? 'promote' : 'keep the champion'}: ${compared.reason}`,
     promoted
       ? `  ${compared.model}@${promoted.alias} -> version ${promoted.version}${promoted.previous ? ` (was version ${promoted.previous})` : ''}`
@@ -297,8 +299,9 @@ async function main(): Promise<number> {
     ])}\n`);
   }
   if (options.notifications) {
-    const last = readFileSync(options.notifications, 'utf8').trim().split('\n').at(-1);
-    if (last) console.log(`notification received: ${last}\n`);
+    // The sink keeps every notification it was sent; this run's is the last one naming its run id.
+    const mine = readFileSync(options.notifications, 'utf8').trim().split('\n').filter((line) => line.includes(JSON.stringify(runId)));
+    console.log(mine.length ? `notification received: ${mine.at(-1)}\n` : 'no notification was sent for this run\n');
   }
   const registry = registrySummary(state);
   if (registry) console.log(`${registry}\n`);
