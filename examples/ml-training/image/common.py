@@ -68,10 +68,13 @@ MLflow
     logs into it but never ends it: Trainyard closes it with the outcome once
     the process has exited. Run by hand without MLFLOW_RUN_ID, a step starts
     and ends a run of its own. Steps log params and metrics only; tags and
-    the ``trainyard.*`` names are Trainyard's. Models are stored in MLflow's
-    scikit-learn format, which ``log_sklearn_model`` writes and
-    ``load_registered_model`` reads without mlflow.sklearn, because that needs
-    pandas and these steps run on mlflow-skinny. ``resolve_model_version``
+    the ``trainyard.*`` names are Trainyard's (MLflow's log_model tags the
+    logged model it creates with the source file, user and git commit).
+    Models are logged with mlflow.sklearn.log_model (train.py, as
+    cloudpickle) and read back with mlflow.sklearn.load_model through
+    ``load_registered_model``, which allows MLflow to unpickle them
+    (MLFLOW_ALLOW_PICKLE_DESERIALIZATION, unless set otherwise) and turns a
+    version that does not load into a one-line reason. ``resolve_model_version``
     turns ``models:/NAME/VERSION`` and ``models:/NAME@ALIAS`` into a version
     and says plainly which model, alias or version is missing. A failed
     request becomes a StepError naming the server and what was being done;
@@ -546,7 +549,6 @@ def local_copy(uri: str) -> Iterator[Path]:
 # MLflow: tracking and the model registry (only when $MLFLOW_TRACKING_URI is set)
 
 MODEL_URI_PREFIX = "models:/"
-_MODEL_FILE = "model.pkl"  # the name mlflow.sklearn gives the pickled model
 _MAX_METRICS_PER_REQUEST = 1000  # what one log-batch request may carry
 
 
@@ -579,7 +581,8 @@ def mlflow_client() -> Any:
     if importlib.util.find_spec("mlflow") is None:
         raise StepError(
             f"MLFLOW_TRACKING_URI is set ({uri}) but the mlflow client is not installed here; "
-            "install mlflow-skinny, or unset MLFLOW_TRACKING_URI to run without MLflow"
+            "install mlflow-skinny and pandas (scripts/requirements.txt pins them), "
+            "or unset MLFLOW_TRACKING_URI to run without MLflow"
         )
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     from mlflow import MlflowClient
@@ -600,7 +603,7 @@ def _not_found(err: BaseException) -> bool:
     return getattr(err, "error_code", None) == "RESOURCE_DOES_NOT_EXIST"
 
 
-def _mlflow_call(what: str, call: Callable[[], Any]) -> Any:
+def mlflow_call(what: str, call: Callable[[], Any]) -> Any:
     """Run one MLflow request, turning any failure into a StepError that says what was being done.
 
     The client retries a server it cannot reach for about four minutes
@@ -640,7 +643,7 @@ class TrackedRun:
         now = int(time.time() * 1000)
         param_list = [Param(key, str(value)) for key, value in (params or {}).items()]
         metric_list = [Metric(key, float(value), now, 0, model_id=model_id) for key, value in (metrics or {}).items()]
-        _mlflow_call(
+        mlflow_call(
             f"log {', '.join([*(params or {}), *(metrics or {})])} to run {target}",
             lambda: self.client.log_batch(target, metrics=metric_list, params=param_list),
         )
@@ -666,7 +669,7 @@ def tracked_run() -> Iterator[TrackedRun | None]:
     if run_id:
         try:
             run = client.get_run(run_id)
-        except Exception as err:  # noqa: BLE001 - see _mlflow_call
+        except Exception as err:  # noqa: BLE001 - see mlflow_call
             if _not_found(err):
                 raise StepError(
                     f"MLFLOW_RUN_ID {run_id} names no run on {tracking_uri()}; "
@@ -679,7 +682,7 @@ def tracked_run() -> Iterator[TrackedRun | None]:
         return
     import mlflow
 
-    run = _mlflow_call("start a run", mlflow.start_run)
+    run = mlflow_call("start a run", mlflow.start_run)
     status = "FAILED"
     try:
         yield TrackedRun(client, run.info.run_id, run.info.experiment_id)
@@ -756,124 +759,6 @@ class MetricSender:
             )
 
 
-def _installed_version(distribution: str) -> str:
-    from importlib.metadata import version
-
-    return version(distribution)
-
-
-def _write_sklearn_model(path: Path, model: Any, mlflow_model: Any) -> None:
-    """Write ``model`` to the folder ``path`` the way mlflow.sklearn.save_model would.
-
-    mlflow.sklearn (and mlflow.models.Model.log) import pandas, which
-    mlflow-skinny does not bring, so the steps write the format themselves: the
-    model pickled with cloudpickle as model.pkl, an MLmodel file with the
-    ``sklearn`` and ``python_function`` flavors, and the pip requirements. Any
-    full MLflow install loads the result with mlflow.sklearn.load_model or
-    mlflow.pyfunc.load_model and serves it with ``mlflow models serve``.
-    """
-    import platform
-
-    import cloudpickle
-
-    path.mkdir()
-    with open(path / _MODEL_FILE, "wb") as handle:
-        cloudpickle.dump(model, handle)
-    python = platform.python_version()
-    requirements = [
-        f"mlflow=={_installed_version('mlflow-skinny')}",  # the full mlflow: pyfunc serving needs pandas
-        f"cloudpickle=={_installed_version('cloudpickle')}",
-        f"numpy=={_installed_version('numpy')}",
-        f"scikit-learn=={_installed_version('scikit-learn')}",
-        f"scipy=={_installed_version('scipy')}",
-    ]
-    (path / "requirements.txt").write_text("".join(f"{line}\n" for line in requirements), encoding="utf-8")
-    (path / "python_env.yaml").write_text(
-        f"python: {python}\nbuild_dependencies:\n- pip\n- setuptools\n- wheel\ndependencies:\n- -r requirements.txt\n",
-        encoding="utf-8",
-    )
-    (path / "conda.yaml").write_text(
-        "channels:\n- conda-forge\ndependencies:\n"
-        f"- python={python}\n- pip\n- pip:\n" + "".join(f"  - {line}\n" for line in requirements) + "name: mlflow-env\n",
-        encoding="utf-8",
-    )
-    mlflow_model.add_flavor(
-        "python_function",
-        loader_module="mlflow.sklearn",
-        model_path=_MODEL_FILE,
-        predict_fn="predict",
-        env={"conda": "conda.yaml", "virtualenv": "python_env.yaml"},
-        python_version=python,
-    )
-    mlflow_model.add_flavor(
-        "sklearn",
-        pickled_model=_MODEL_FILE,
-        sklearn_version=_installed_version("scikit-learn"),
-        serialization_format="cloudpickle",
-        code=None,
-    )
-    mlflow_model.model_size_bytes = sum(f.stat().st_size for f in path.iterdir())
-    mlflow_model.save(str(path / "MLmodel"))
-
-
-@dataclasses.dataclass(frozen=True)
-class LoggedModelRef:
-    """An MLflow 3 logged model: ``model_id`` (``m-...``) and ``source``, its
-    artifact location, which a registry version's ``source`` is set to (with
-    ``model_id``, without which the server refuses it)."""
-
-    model_id: str
-    source: str
-
-    @property
-    def model_uri(self) -> str:
-        """``models:/m-...``: the logged model itself, before any registration."""
-        return f"{MODEL_URI_PREFIX}{self.model_id}"
-
-
-def log_sklearn_model(run: TrackedRun, model: Any, name: str, params: dict[str, Any],
-                      metrics: dict[str, float]) -> LoggedModelRef:
-    """Log ``model`` as a logged model of ``run`` (what mlflow.sklearn.log_model(model, name=name) does).
-
-    Creates the logged model (PENDING) with ``params``, records it as an
-    output of the run, logs ``metrics`` to the run linked to it (so they show
-    on the model too), uploads the MLflow model folder and marks it READY.
-    A failure marks it FAILED, if the server still answers.
-    """
-    from mlflow.entities import LoggedModelOutput
-    from mlflow.models import Model
-
-    client = run.client
-    logged = _mlflow_call(
-        f"create a logged model in run {run.run_id}",
-        lambda: client.create_logged_model(
-            run.experiment_id, name=name, source_run_id=run.run_id, params={k: str(v) for k, v in params.items()}
-        ),
-    )
-    try:
-        _mlflow_call(
-            f"link model {logged.model_id} to run {run.run_id}",
-            lambda: client.log_outputs(run.run_id, [LoggedModelOutput(logged.model_id, step=0)]),
-        )
-        run.log(metrics=metrics, model_id=logged.model_id)
-        with tempfile.TemporaryDirectory(prefix="trainyard-mlflow-model-") as tmp:
-            folder = Path(tmp) / "model"
-            _write_sklearn_model(
-                folder,
-                model,
-                Model(artifact_path=logged.artifact_location, model_uuid=logged.model_id, run_id=run.run_id, model_id=logged.model_id),
-            )
-            _mlflow_call(
-                f"upload model {logged.model_id}", lambda: client.log_model_artifacts(logged.model_id, str(folder))
-            )
-        _mlflow_call(f"finalize model {logged.model_id}", lambda: client.finalize_logged_model(logged.model_id, "READY"))
-    except Exception:
-        with contextlib.suppress(Exception):
-            client.finalize_logged_model(logged.model_id, "FAILED")
-        raise
-    return LoggedModelRef(logged.model_id, logged.artifact_location)
-
-
 def model_uri_arg(text: str) -> str:
     """An argparse type for registry URIs: ``models:/NAME/VERSION`` or ``models:/NAME@ALIAS``."""
     parse_model_uri(text)
@@ -935,7 +820,7 @@ def resolve_model_version(client: Any, uri: str, flag: str) -> RegisteredVersion
     where = tracking_uri()
     try:
         registered = client.get_registered_model(name)
-    except Exception as err:  # noqa: BLE001 - see _mlflow_call
+    except Exception as err:  # noqa: BLE001 - see mlflow_call
         if _not_found(err):
             raise StepError(
                 f"{flag} {uri}: there is no registered model '{name}' on {where}; "
@@ -954,7 +839,7 @@ def resolve_model_version(client: Any, uri: str, flag: str) -> RegisteredVersion
         version = int(aliases[alias])
     try:
         found = client.get_model_version(name, str(version))
-    except Exception as err:  # noqa: BLE001 - see _mlflow_call
+    except Exception as err:  # noqa: BLE001 - see mlflow_call
         if _not_found(err):
             latest = max((int(v.version) for v in registered.latest_versions or []), default=None)
             known = f"the newest is {latest}" if latest is not None else "it has no versions"
@@ -974,48 +859,62 @@ class LoadedModel:
 
 
 def load_registered_model(version: RegisteredVersion) -> LoadedModel:
-    """Download ``version`` and load its scikit-learn model, as mlflow.sklearn.load_model would.
+    """Download ``version`` and load it with mlflow.sklearn.load_model.
 
-    Reads the MLmodel file's ``sklearn`` flavor, so it loads what
-    log_sklearn_model writes and what mlflow.sklearn.log_model writes alike
-    (pickle or cloudpickle; not skops, which is not installed here). A model
-    is code: load only from a registry you trust, as with any pickle.
+    Loads scikit-learn models saved as pickle or cloudpickle (not skops,
+    which is not installed here). A pickled model runs code of its own when
+    loaded, which MLflow allows only with MLFLOW_ALLOW_PICKLE_DESERIALIZATION
+    set to true; the steps set it when it is unset, since they load what
+    their pipeline's registry holds (set it to false to refuse every model).
+    So load only from a registry you trust. A load that fails is explained
+    from the version's MLmodel file: no sklearn flavor, another format, or
+    the error itself.
     """
-    import pickle
-
-    import mlflow.artifacts
-    import yaml
+    os.environ.setdefault("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "true")
+    import mlflow.sklearn
 
     with tempfile.TemporaryDirectory(prefix="trainyard-model-") as tmp:
-        folder = Path(
-            _mlflow_call(
-                f"download {version.uri}",
-                lambda: mlflow.artifacts.download_artifacts(artifact_uri=version.uri, dst_path=tmp),
-            )
-        )
+        folder = Path(tmp)
         try:
-            # Read as plain YAML: mlflow.models.Model.load parses signatures with pandas.
-            meta = yaml.safe_load((folder / "MLmodel").read_text(encoding="utf-8"))
-            flavors = dict(meta["flavors"])
-        except Exception as err:  # noqa: BLE001 - a missing or unreadable MLmodel
-            raise StepError(f"{version.uri} is not an MLflow model ({version.source}): {err}") from None
-        flavor = flavors.get("sklearn")
-        if not isinstance(flavor, dict):
-            raise StepError(
-                f"{version.uri} has no sklearn flavor (it has {', '.join(sorted(flavors)) or 'none'}); "
-                "these steps serve scikit-learn models"
-            )
-        fmt = flavor.get("serialization_format", "pickle")
-        if fmt not in ("pickle", "cloudpickle"):
-            raise StepError(f"{version.uri} is saved as {fmt!r}; only pickle and cloudpickle load here")
-        try:
-            with open(folder / flavor["pickled_model"], "rb") as handle:
-                model = pickle.load(handle)  # cloudpickle writes ordinary pickles
-        except Exception as err:  # noqa: BLE001 - any unpickling problem is a bad model
-            raise StepError(f"cannot load {version.uri}: {type(err).__name__}: {err}") from None
+            model = mlflow.sklearn.load_model(version.uri, dst_path=tmp)
+        except Exception as err:  # noqa: BLE001 - a failed download, a bad MLmodel, an unpicklable model
+            raise _load_failure(version, folder, err) from None
+        meta = _read_mlmodel(folder)
     if not hasattr(model, "predict"):
         raise StepError(f"{version.uri} holds a {type(model).__name__}, not a model with predict()")
-    return LoadedModel(model, meta.get("model_id") or None)
+    return LoadedModel(model, (meta or {}).get("model_id") or None)
+
+
+def _read_mlmodel(folder: Path) -> dict[str, Any] | None:
+    """The MLmodel file in ``folder`` as a dict, or None when it is missing or unreadable."""
+    import yaml
+
+    try:
+        meta = yaml.safe_load((folder / "MLmodel").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    return meta if isinstance(meta, dict) else None
+
+
+def _load_failure(version: RegisteredVersion, folder: Path, err: BaseException) -> StepError:
+    """Why mlflow.sklearn.load_model could not load ``version``, judged by what it downloaded to ``folder``."""
+    reason = _mlflow_reason(err)
+    if not any(folder.iterdir()):
+        return StepError(f"MLflow at {tracking_uri()}: cannot download {version.uri}: {reason}")
+    meta = _read_mlmodel(folder)
+    flavors = meta.get("flavors") if meta is not None else None
+    if not isinstance(flavors, dict):
+        return StepError(f"{version.uri} is not an MLflow model ({version.source}): {reason}")
+    flavor = flavors.get("sklearn")
+    if not isinstance(flavor, dict):
+        return StepError(
+            f"{version.uri} has no sklearn flavor (it has {', '.join(sorted(flavors)) or 'none'}); "
+            "these steps serve scikit-learn models"
+        )
+    fmt = flavor.get("serialization_format", "pickle")
+    if fmt not in ("pickle", "cloudpickle"):
+        return StepError(f"{version.uri} is saved as {fmt!r}; only pickle and cloudpickle load here")
+    return StepError(f"cannot load {version.uri}: {type(err).__name__}: {reason}")
 
 
 # --------------------------------------------------------------------------

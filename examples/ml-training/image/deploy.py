@@ -10,7 +10,8 @@ Usage:
 registry, normally through the alias a promotion sets, e.g.
 ``models:/production-model@champion``. The alias is resolved to its version
 once, with MlflowClient, and that version is what gets installed, even if the
-alias moves meanwhile. The served name is the registered model's name unless
+alias moves meanwhile: loaded with mlflow.sklearn.load_model and written out as
+joblib. The served name is the registered model's name unless
 ``--model-name`` gives another. An alias that does not exist yet fails the
 step with a message saying that nothing has been promoted.
 

@@ -8,8 +8,8 @@ Usage:
 through an alias, and needs $MLFLOW_TRACKING_URI. The alias is resolved once,
 with MlflowClient, and from then on the step works with the version it named,
 so an alias that moves meanwhile changes nothing. The version's MLflow model
-(the scikit-learn flavor train.py logs; one logged by mlflow.sklearn.log_model
-loads too) is downloaded and loaded. ``--model-path`` reads a joblib file
+is loaded with mlflow.sklearn.load_model (a scikit-learn model pickled with
+pickle or cloudpickle, as train.py logs it). ``--model-path`` reads a joblib file
 instead (train's XCom "model_path": s3://, file:// or a plain path), for runs
 without MLflow.
 

@@ -58,15 +58,17 @@ starts itself, see common.tracked_run), whose status it leaves to Trainyard:
             in a mapped step
   metrics   val_accuracy and loss for every epoch (step = the epoch), sent
             from a background thread so that no epoch waits for the server;
-            accuracy and f1_score (validation) at the end
-  model     a logged model named "model" in MLflow's scikit-learn format
-            (what mlflow.sklearn.log_model writes; see
-            common.log_sklearn_model), with the params, linked to the run
+            accuracy and f1_score (validation) at the end, linked to the
+            logged model too
+  model     a logged model named "model", logged with mlflow.sklearn.log_model
+            (sklearn and python_function flavors, pickled with cloudpickle,
+            pip requirements pinned to the versions installed here), with
+            the params, as an output of the run
 
 The model is logged before the joblib copy and the XCom are written, so a
 trial stopped at any point leaves no XCom; one stopped while its model
-uploads leaves a logged model that nothing refers to, in a run Trainyard
-marks KILLED. The joblib copy is written as well when
+uploads leaves a logged model that nothing refers to (still PENDING), in a
+run Trainyard marks KILLED. The joblib copy is written as well when
 $TRAINYARD_ARTIFACTS_URI is set (a few milliseconds; it keeps "model_path"
 for steps that read files) and skipped when it is not. Registering the model
 is not this step's job: a version made from the XCom's "model_source",
@@ -116,6 +118,8 @@ HIDDEN_LAYERS = (64,)
 VALIDATION_SHARE = 0.15
 DEFAULT_EPOCHS = 60
 DEFAULT_SEED = 42
+# What loading the MLflow model needs besides mlflow, pinned to the versions installed here.
+MODEL_REQUIREMENTS = ("scikit-learn", "numpy", "scipy", "cloudpickle")
 HISTORY_IN_XCOM = 100  # most recent epochs kept in the XCom's metric_history
 MAX_EXPERIMENT_NAME = 200  # characters; keeps the XCom well inside its 4 KiB
 OPTIMIZERS = {
@@ -292,13 +296,70 @@ def train_candidate(args: argparse.Namespace, run: common.TrackedRun | None) -> 
     if sender is not None:
         sender.flush()
     if run is not None:
-        logged = common.log_sklearn_model(
-            run, model, "model", params=params, metrics={"accuracy": metrics["accuracy"], "f1_score": metrics["f1_score"]}
-        )
-        metrics.update(mlflow_run_id=run.run_id, model_uri=logged.model_uri, model_id=logged.model_id, model_source=logged.source)
-        log(f"model logged to MLflow as {logged.model_uri} (register it from {logged.source})")
+        logged = log_model(run, model, params, {"accuracy": metrics["accuracy"], "f1_score": metrics["f1_score"]})
+        metrics.update(mlflow_run_id=run.run_id, **logged)
+        log(f"model logged to MLflow as {logged['model_uri']}, pickled with cloudpickle (register it from {logged['model_source']})")
     fit_into_xcom(metrics)  # before the joblib copy and the XCom, so a too-large XCom writes neither
     save_outputs(model, metrics, name, model_uri)
+
+
+def log_model(run: common.TrackedRun, model, params: dict[str, object], metrics: dict[str, float]) -> dict[str, str]:
+    """Log ``model`` to ``run`` with mlflow.sklearn.log_model as its logged model "model";
+    returns the XCom's model_uri, model_id and model_source.
+
+    The logged model gets ``params``; ``metrics`` go to the run, linked to
+    the model, so they show on its page too. The model is logged by run id:
+    resuming Trainyard's run as MLflow's active run would have MLflow end it
+    when the process exits, and closing it is Trainyard's part. The model is
+    pickled with cloudpickle (MLflow's default, skops, is not installed),
+    and its pip requirements are the versions installed here, given
+    explicitly: left to itself, log_model works them out in a subprocess,
+    which takes seconds.
+    """
+    import logging
+    from importlib.metadata import version
+
+    import mlflow
+    import mlflow.sklearn
+
+    requirements = [f"{name}=={version(name)}" for name in MODEL_REQUIREMENTS]
+    if mlflow.active_run() is None:
+        # log_model puts the logged model in MLflow's current experiment; make that the run's.
+        common.mlflow_call(
+            f"use experiment {run.experiment_id}", lambda: mlflow.set_experiment(experiment_id=run.experiment_id)
+        )
+    # MLflow warns on stderr, at every save, that a pickle can run code when loaded; the step's own
+    # log line says "pickled with cloudpickle" instead, and the steps' README says what that means.
+    pickle_warning = _DropMessages("Saving scikit-learn models in the pickle or cloudpickle format")
+    sklearn_logger = logging.getLogger("mlflow.sklearn")
+    sklearn_logger.addFilter(pickle_warning)
+    try:
+        info = common.mlflow_call(
+            f"log the model to run {run.run_id}",
+            lambda: mlflow.sklearn.log_model(
+                model,
+                name="model",
+                run_id=run.run_id,
+                serialization_format="cloudpickle",
+                pip_requirements=requirements,
+                params=params,
+            ),
+        )
+    finally:
+        sklearn_logger.removeFilter(pickle_warning)
+    run.log(metrics=metrics, model_id=info.model_id)
+    # info.artifact_path is the logged model's artifact location, where a registry version's source points.
+    return {"model_uri": info.model_uri, "model_id": info.model_id, "model_source": info.artifact_path}
+
+
+class _DropMessages:
+    """A logging filter that drops the records whose message starts with ``prefix``."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+
+    def filter(self, record) -> bool:
+        return not record.getMessage().startswith(self.prefix)
 
 
 def training_params(args: argparse.Namespace, backend: str, map_index: int | None) -> dict[str, object]:
