@@ -47,8 +47,7 @@ export function onKwok(base: Pipeline, id: string): Pipeline {
   delete spec.mlflow;
   spec.steps = spec.steps.map((step): StepSpec => {
     if (!SIMULATED_KINDS.has(step.kind)) return step;
-    const { kind: _kind, config: _config, ...rest } = step;
-    return { ...rest, kind: 'task', config: { fn: simulated.name, args: { answer: ANSWERS[step.id] ?? null } } };
+    return { ...step, kind: 'task', config: { fn: simulated.name, args: { answer: ANSWERS[step.id] ?? null } } };
   });
   for (const step of spec.steps) {
     if (step.kind !== 'pod') continue;
@@ -59,7 +58,7 @@ export function onKwok(base: Pipeline, id: string): Pipeline {
       ...(RESULTS[step.id] !== undefined ? { 'sim.trainyard.io/message': JSON.stringify(RESULTS[step.id]) } : {}),
     };
   }
-  const tasks = new Map<string, TaskDefinition<never, unknown>>([...base.tasks, [simulated.name, simulated as TaskDefinition<never, unknown>]]);
+  const tasks = new Map<string, TaskDefinition<never, unknown>>([...base.tasks, [simulated.name, simulated]]);
   validatePipeline(spec, { taskNames: [...tasks.keys()] });
   return { spec, version: specVersion(spec), tasks };
 }

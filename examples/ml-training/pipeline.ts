@@ -7,7 +7,7 @@
  * (resources, GPU toleration, node selector, shared volume); on the local
  * runner the same steps run as processes in `image/`, the image's source.
  */
-import { type Json, defineTask, gridSearchTask, pipeline as definePipeline, selectBestTask } from '../../pipeline';
+import { defineTask, gridSearchTask, pipeline as definePipeline, selectBestTask } from '../../pipeline';
 
 /** What a training trial leaves (train.py's XCom), as far as the pipeline reads it. */
 type Trial = {
