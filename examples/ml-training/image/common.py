@@ -705,8 +705,8 @@ class MetricSender:
     that much behind, while the ``trainyard.metric`` lines the orchestrator
     acts on are printed at once. ``flush`` sends the rest straight away, waits
     until all of it has arrived and raises StepError if a request failed.
-    The thread is a daemon, so a stopped step exits at once; metrics still
-    queued are lost with a run that ends KILLED anyway.
+    The thread is a daemon; a stopped step ``drain``s the queue for a moment
+    (so a pruned trial's run keeps its curve) and exits.
     """
 
     SEND_INTERVAL = 1.0
@@ -747,6 +747,20 @@ class MetricSender:
             finally:
                 for _ in taken:
                     self._queue.task_done()
+
+    def drain(self, timeout: float) -> None:
+        """Send what is queued now and wait for it, at most ``timeout`` seconds; never raises.
+
+        For a step that is being stopped: what arrives in time is kept, the rest is dropped.
+        """
+        self._hurry.set()
+        deadline = time.monotonic() + timeout
+        with self._queue.all_tasks_done:
+            while self._queue.unfinished_tasks:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._queue.all_tasks_done.wait(left)
 
     def flush(self) -> None:
         """Send what is queued now, wait until all of it has arrived; StepError if any did not."""

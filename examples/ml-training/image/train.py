@@ -121,6 +121,9 @@ DEFAULT_SEED = 42
 # What loading the MLflow model needs besides mlflow, pinned to the versions installed here.
 MODEL_REQUIREMENTS = ("scikit-learn", "numpy", "scipy", "cloudpickle")
 HISTORY_IN_XCOM = 100  # most recent epochs kept in the XCom's metric_history
+# How long a stopped trial may take to send the metrics still queued for MLflow
+# (the runner's SIGKILL comes 5 s after its SIGTERM).
+STOP_DRAIN_SECONDS = 2.0
 MAX_EXPERIMENT_NAME = 200  # characters; keeps the XCom well inside its 4 KiB
 OPTIMIZERS = {
     # optimizer name -> MLPClassifier settings
@@ -249,10 +252,16 @@ def train_candidate(args: argparse.Namespace, run: common.TrackedRun | None) -> 
         **OPTIMIZERS[args.optimizer],
     )
     started = time.perf_counter()
-    if backend == "torch":
-        history, work = train_with_torch(clf, X_fit, y_fit, X_val, y_val, args, batch_size, sender)
-    else:
-        history, work = train_with_sklearn(clf, X_fit, y_fit, X_val, y_val, args, sender)
+    try:
+        if backend == "torch":
+            history, work = train_with_torch(clf, X_fit, y_fit, X_val, y_val, args, batch_size, sender)
+        else:
+            history, work = train_with_sklearn(clf, X_fit, y_fit, X_val, y_val, args, sender)
+    except common.Stopped:
+        # A pruned or cancelled trial: the curve it got so far still reaches its MLflow run.
+        if sender is not None:
+            sender.drain(STOP_DRAIN_SECONDS)
+        raise
     elapsed = time.perf_counter() - started
 
     loss = float(clf.loss_)
