@@ -6,7 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ApprovalResult, RunState } from '../../contract';
 import { pipeline } from '../../pipeline';
 import { createRegistry } from '../../worker';
-import { startApi } from '../support/api';
+import { type Reply, callApi, startApi } from '../support/api';
 import { echo } from '../support/tasks';
 import { type TestWorker, eventually, startDevServer, startWorker, states, step } from '../support/temporal';
 
@@ -15,11 +15,6 @@ const gated = pipeline({ id: 'api_gated' }, (p) => {
   const gate = p.approval('gate', { model: 'churn', version: register.get('version'), timeout: '2d', details: { auc: register.get('auc') } });
   p.task('deploy', echo, { approver: gate.get('approver') });
 });
-
-interface Reply {
-  status: number;
-  body: Record<string, unknown>;
-}
 
 describe('approvals API', () => {
   let env: TestWorkflowEnvironment;
@@ -38,13 +33,7 @@ describe('approvals API', () => {
     await env?.teardown();
   });
 
-  async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply> {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  }
+  const call = (method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply> => callApi(base, method, path, body);
 
   const decide = (runId: string, body: Record<string, unknown>, stepId = 'gate') => call('POST', `/runs/${runId}/steps/${stepId}/approval`, body);
   const good = { decision: 'approve', modelName: 'churn', version: 4, approver: 'bob@example.com', comment: 'AUC up' };

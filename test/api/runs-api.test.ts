@@ -5,7 +5,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { createRegistry } from '../../worker';
 import { type RunState, searchAttributes } from '../../contract';
-import { startApi } from '../support/api';
+import { type Reply, callApi, startApi } from '../support/api';
 import { type TestWorker, eventually, startDevServer, startWorker, states, step } from '../support/temporal';
 import { pipeline as echoPipeline } from '../fixtures/echo-pipeline';
 import { mapValue, pipeline } from '../../pipeline';
@@ -14,11 +14,6 @@ import { echo } from '../support/tasks';
 const mapped = pipeline({ id: 'api_mapped' }, (p) => {
   p.task('square', echo, { n: mapValue<number>('n'), label: 'n={{ map.n }}' }, { map: { expand: { n: [1, 2, 3] } } });
 });
-
-interface Reply {
-  status: number;
-  body: Record<string, unknown>;
-}
 
 describe('runs API', () => {
   let env: TestWorkflowEnvironment;
@@ -42,13 +37,7 @@ describe('runs API', () => {
     await env?.teardown();
   });
 
-  async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply> {
-    const res = await fetch(`${base}${path}`, {
-      method,
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  }
+  const call = (method: 'GET' | 'POST', path: string, body?: unknown): Promise<Reply> => callApi(base, method, path, body);
 
   const startRun = (body: unknown, pipelineId = 'api_echo') => call('POST', `/pipelines/${pipelineId}/runs`, body);
 
