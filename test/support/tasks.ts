@@ -19,14 +19,19 @@ export const flaky = defineTask('test.flaky', (args: { succeedOn: number }, ctx)
 
 /** Concurrency seen by `hold`, per step, so tests can assert maxActive held. */
 export const concurrency = new Map<string, { now: number; max: number }>();
-/** Holds for `ms` while counted as running; fails for the listed indices. */
-export const hold = defineTask('test.hold', async (args: { ms: number; value?: unknown; failOn?: number[] }, ctx) => {
+/**
+ * Holds for `ms` while counted as running; fails for the listed indices. With `gather`, it first waits (at most 10 s)
+ * until that many tries of the step run at once, so a concurrency cap is reached by condition rather than by timing.
+ */
+export const hold = defineTask('test.hold', async (args: { ms: number; value?: unknown; failOn?: number[]; gather?: number }, ctx) => {
   const key = `${ctx.runId}/${ctx.stepId}`;
   const seen = concurrency.get(key) ?? { now: 0, max: 0 };
   concurrency.set(key, seen);
   seen.now++;
   seen.max = Math.max(seen.max, seen.now);
   try {
+    const deadline = Date.now() + 10_000;
+    while (args.gather !== undefined && seen.now < args.gather && Date.now() < deadline) await new Promise<void>((resolve) => setTimeout(resolve, 10));
     await new Promise<void>((resolve) => setTimeout(resolve, args.ms));
   } finally {
     seen.now--;

@@ -37,7 +37,7 @@ const tooLong = pipeline({ id: 'map_too_long' }, (p) => {
 });
 
 const capped = pipeline({ id: 'map_capped' }, (p) => {
-  p.task('held', hold, { ms: 150 }, { map: { expand: Array.from({ length: 12 }, (_, i) => i), maxActive: 3 } });
+  p.task('held', hold, { ms: 150, gather: 3 }, { map: { expand: Array.from({ length: 12 }, (_, i) => i), maxActive: 3 } });
 });
 
 const partial = pipeline({ id: 'map_partial' }, (p) => {
