@@ -8,6 +8,7 @@
  * Workflows import these as types only.
  */
 import type { TaskDefinition } from '../pipeline';
+import type { RunState } from '../contract';
 import { type NotifyDeps, createNotifyActivities } from './notify';
 import { type ProcessRunnerDeps, createProcessActivities } from './process-runner';
 import { createTaskActivities } from './task-runner';
@@ -56,6 +57,11 @@ export function createActivities(deps: ActivityDeps) {
     ...createTaskActivities(deps.tasks, deps.artifacts),
     ...createNotifyActivities(deps.notify),
     ...createSensorActivities(deps.s3 ? { s3: deps.s3 } : {}),
+    /**
+     * Does nothing: a cancelled run calls it with its final state so the state is in history
+     * (the activity's input) and readable with no worker running.
+     */
+    recordRunEnd: async (_state: RunState): Promise<void> => {},
     ...(deps.kubernetes ? createPodActivities({ ...deps.kubernetes, artifacts: deps.artifacts, ...podTracking(deps.mlflow) }) : (noKubernetes as ReturnType<typeof createPodActivities>)),
   };
 }

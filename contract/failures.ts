@@ -80,9 +80,9 @@ export const FAILURES = {
   trialFailed: { type: 'TrialFailed', retriedBy: 'nobody' },
   /** Too few indices of a mapped step succeeded; details carry the map's result. */
   mapStepFailed: { type: 'MapStepFailed', retriedBy: 'nobody' },
-  /** The spec or the run's input is invalid; details carry `{ problems }`. */
+  /** The spec or the run's input is invalid; details carry `{ problems, state }` (the run's final RunState). */
   pipelineInvalid: { type: 'PipelineValidationError', retriedBy: 'nobody' },
-  /** The run ended with failed leaves; details carry `{ failedSteps }`. */
+  /** The run ended with failed leaves; details carry `{ failedSteps, state }` (the run's final RunState). */
   runFailed: { type: 'PipelineRunFailed', retriedBy: 'nobody' },
 } as const satisfies Record<string, { type: string; retriedBy: RetriedBy }>;
 

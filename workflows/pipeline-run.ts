@@ -14,6 +14,8 @@ import {
   condition,
   executeChild,
   isCancellation,
+  patched,
+  proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -57,6 +59,10 @@ import type { StepEnv } from './kinds';
 import type { mapStep } from './map-step';
 import { describeFailure, runTries } from './step-runner';
 import { endTracking, startRunTracking } from './tracking';
+import type { TrainyardActivities } from '../activities';
+
+/** A closed run's state, put in history for readers with no worker (the API's run detail). */
+const record = proxyActivities<TrainyardActivities>({ startToCloseTimeout: '1m', retry: { maximumAttempts: 5 } });
 
 /** A failed coordinator's result, carried in its failure's details. */
 function findDetails(err: unknown): MapStepResult | undefined {
@@ -137,7 +143,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
   if (problems.length > 0) {
     setRunState('failed');
     run.summary = `pipeline '${spec.id}' is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
-    throw failure('pipelineInvalid', run.summary, { details: [{ problems }] });
+    throw failure('pipelineInvalid', run.summary, { details: [{ problems, state: run }] });
   }
 
   const stateOf = new Map<string, StepRunState>(run.steps.map((s) => [s.id, s]));
@@ -153,7 +159,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
     } catch (err) {
       setRunState('failed');
       run.summary = `run failed: cannot start its MLflow run: ${describeFailure(err).message}`;
-      throw failure('runFailed', run.summary, { details: [{ failedSteps: [] }] });
+      throw failure('runFailed', run.summary, { details: [{ failedSteps: [], state: run }] });
     }
   }
   const endRun = async (end: 'success' | 'failed' | 'cancelled'): Promise<void> => {
@@ -318,6 +324,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
     run.summary = 'run cancelled';
     setRunState('cancelled');
     await CancellationScope.nonCancellable(() => endRun('cancelled'));
+    if (patched('cancelled-run-state')) await CancellationScope.nonCancellable(() => record.recordRunEnd(run)).catch(() => undefined);
     throw err;
   }
 
@@ -332,7 +339,7 @@ export async function pipelineRun(input: PipelineRunInput): Promise<RunState> {
     run.summary = `run failed: step(s) ${run.failedSteps.join(', ') || '(none)'} failed; leaves that did not succeed: ${shown}\n${failed.join('\n')}`;
     setRunState('failed');
     await endRun('failed');
-    throw failure('runFailed', run.summary, { details: [{ failedSteps: run.failedSteps }] });
+    throw failure('runFailed', run.summary, { details: [{ failedSteps: run.failedSteps, state: run }] });
   }
   run.summary = `run succeeded: ${run.steps.filter((s) => s.state === 'success').length} step(s) ran, ${run.steps.filter((s) => s.state === 'skipped').length} skipped`;
   setRunState('success');

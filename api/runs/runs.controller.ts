@@ -1,11 +1,13 @@
 /**
- * `POST /pipelines/:id/runs` starts a run; `GET /runs/:runId` reads its state;
+ * `POST /pipelines/:id/runs` starts a run; `GET /runs` lists runs; `GET /runs/:runId` reads a
+ * run's state, running or closed; `POST /runs/:runId/cancel` stops it;
  * `GET /runs/:runId/steps/:stepId/trials[/:index]` reads a mapped step's indices.
  */
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, ParseIntPipe, Post } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, HttpStatus, Param, ParseIntPipe, Post, Query } from '@nestjs/common';
 import type { MapStateView, TrialStateView } from '../../contract';
 import type { RunState } from '../../contract';
 import { CreateRunDto } from './dto/create-run.dto';
+import { ListRunsDto, type RunsPage } from './dto/list-runs.dto';
 import type { RunCreated } from './dto/run-created';
 import { RunsService } from './runs.service';
 
@@ -17,6 +19,17 @@ export class RunsController {
   @HttpCode(HttpStatus.CREATED)
   create(@Param('id') pipelineId: string, @Body() body: CreateRunDto): Promise<RunCreated> {
     return this.runs.start(pipelineId, body);
+  }
+
+  @Get('runs')
+  list(@Query() query: ListRunsDto): Promise<RunsPage> {
+    return this.runs.list(query);
+  }
+
+  @Post('runs/:runId/cancel')
+  @HttpCode(HttpStatus.ACCEPTED)
+  cancel(@Param('runId') runId: string): Promise<{ runId: string; cancelRequested: true }> {
+    return this.runs.cancel(runId);
   }
 
   @Get('runs/:runId')

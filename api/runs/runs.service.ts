@@ -1,7 +1,8 @@
 /** Starts pipeline runs as `pipelineRun` workflows and reads their live state. */
 import { randomBytes } from 'node:crypto';
-import { BadRequestException, Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
-import { type Client, type QueryDefinition, ServiceError, WorkflowNotFoundError, isGrpcServiceError } from '@temporalio/client';
+import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
+import { type Client, type QueryDefinition, ServiceError, type WorkflowExecutionDescription, type WorkflowExecutionStatusName, WorkflowNotFoundError, isGrpcServiceError } from '@temporalio/client';
+import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import { type MapStateView, type TrialStateView, mapStateQuery, trialStateQuery } from '../../contract';
 import { type Json, type Runner, resolveParams, resolveRunner } from '../../pipeline';
 import {
@@ -10,17 +11,27 @@ import {
   type RunState,
   type S3ObjectEvent,
   runStateQuery,
+  runsQuery,
   s3ObjectEventSignal,
   searchAttributes,
 } from '../../contract';
 import { PipelinesService } from '../pipelines/pipelines.service';
 import { DEFAULT_RUNNER, TASK_QUEUE, TEMPORAL_CLIENT, TEMPORAL_UI_URL } from '../temporal/temporal.tokens';
+import { closedRunState } from './closed-run';
 import type { CreateRunDto } from './dto/create-run.dto';
+import type { ListRunsDto, RunsPage } from './dto/list-runs.dto';
 import type { RunCreated } from './dto/run-created';
 
 /** How long a state query may wait for a worker to answer it. */
 const QUERY_TIMEOUT_MS = 10_000;
 const GRPC_DEADLINE_EXCEEDED = 4;
+/** Temporal's answer to a query no worker polls for: `no poller seen for task queue recently`. */
+const GRPC_FAILED_PRECONDITION = 9;
+
+/** A run's state from its execution status, for runs whose search attribute is not set yet. */
+function stateOfStatus(status: WorkflowExecutionStatusName): string {
+  return status === 'COMPLETED' ? 'success' : status === 'RUNNING' ? 'running' : status === 'CANCELLED' ? 'cancelled' : 'failed';
+}
 
 @Injectable()
 export class RunsService {
@@ -119,8 +130,82 @@ export class RunsService {
    * The run's live state, which a worker answers. An unknown run id surfaces as
    * WorkflowNotFoundError (404); no worker answering in time is a 503.
    */
-  state(runId: string): Promise<RunState> {
-    return this.query(runId, runStateQuery);
+  async state(runId: string): Promise<RunState> {
+    const handle = this.client.workflow.getHandle(runId);
+    const description = await this.describeRun(runId);
+    if (description.status.name === 'RUNNING') return this.query(runId, runStateQuery);
+    return closedRunState(this.client, handle, description.status.name);
+  }
+
+  /** The run's execution; 404 for an id that is not a pipeline run. */
+  private async describeRun(runId: string): Promise<WorkflowExecutionDescription> {
+    const description = await this.client.workflow.getHandle(runId).describe();
+    if (description.type !== PIPELINE_RUN_WORKFLOW) throw new NotFoundException(`'${runId}' is not a pipeline run (it is a ${description.type} workflow)`);
+    return description;
+  }
+
+  /**
+   * Runs through Temporal visibility, newest first, a page at a time: `cursor` is the
+   * previous page's `nextCursor`.
+   */
+  async list(filter: ListRunsDto): Promise<RunsPage> {
+    const query = runsQuery({
+      ...(filter.pipeline !== undefined ? { pipelineId: filter.pipeline } : {}),
+      ...(filter.awaitingApproval !== undefined ? { awaitingApproval: filter.awaitingApproval } : {}),
+      ...(filter.from !== undefined || filter.to !== undefined
+        ? { logicalDate: { from: filter.from ?? '1970-01-01T00:00:00Z', to: filter.to ?? '9999-01-01T00:00:00Z' } }
+        : {}),
+    });
+    const full = filter.state !== undefined ? `${query} AND ${searchAttributes.runState.name} = '${filter.state}'` : query;
+    let nextPageToken: Uint8Array | undefined;
+    if (filter.cursor !== undefined) {
+      nextPageToken = Buffer.from(filter.cursor, 'base64url');
+      if (nextPageToken.length === 0) throw new BadRequestException(['cursor is not one this API gave out; pass the nextCursor of the previous page, or leave it out for the first page']);
+    }
+    let response: Awaited<ReturnType<Client['workflowService']['listWorkflowExecutions']>>;
+    try {
+      response = await this.client.workflowService.listWorkflowExecutions({
+        namespace: this.client.options.namespace,
+        query: full,
+        pageSize: filter.limit ?? 50,
+        ...(nextPageToken ? { nextPageToken } : {}),
+      });
+    } catch (err) {
+      if (filter.cursor !== undefined && err instanceof Error && /page token|invalid argument/i.test(err.message)) {
+        throw new BadRequestException(['cursor is not one this API gave out; pass the nextCursor of the previous page, or leave it out for the first page']);
+      }
+      throw err;
+    }
+    const runs = await Promise.all((response.executions ?? []).map(async (raw) => {
+      const info = await executionInfoFromRaw(raw, this.client.options.loadedDataConverter, undefined, this.client.options.namespace);
+      const attrs = info.typedSearchAttributes;
+      const logicalDate = attrs.get(searchAttributes.logicalDate);
+      const awaiting = attrs.get(searchAttributes.awaitingApproval);
+      return {
+        runId: info.workflowId,
+        pipelineId: attrs.get(searchAttributes.pipelineId) ?? null,
+        pipelineVersion: attrs.get(searchAttributes.pipelineVersion) ?? null,
+        state: attrs.get(searchAttributes.runState) ?? stateOfStatus(info.status.name),
+        logicalDate: logicalDate ? logicalDate.toISOString() : null,
+        startedAt: info.startTime.toISOString(),
+        endedAt: info.closeTime ? info.closeTime.toISOString() : null,
+        awaitingApproval: awaiting ?? false,
+        links: { self: `/runs/${encodeURIComponent(info.workflowId)}` },
+      };
+    }));
+    const token = response.nextPageToken;
+    return { runs, nextCursor: token && token.length > 0 ? Buffer.from(token).toString('base64url') : null };
+  }
+
+  /**
+   * Asks the run to stop: its steps' pods are deleted and its processes killed, then it ends
+   * as cancelled. 409 for a run that has ended already.
+   */
+  async cancel(runId: string): Promise<{ runId: string; cancelRequested: true }> {
+    const description = await this.describeRun(runId);
+    if (description.status.name !== 'RUNNING') throw new ConflictException(`run '${runId}' has ended already (${description.status.name.toLowerCase()}); only a running run can be cancelled`);
+    await this.client.workflow.getHandle(runId).cancel();
+    return { runId, cancelRequested: true };
   }
 
   /** A mapped step's coordinator: how many indices, and one letter of state per index. */
@@ -138,9 +223,10 @@ export class RunsService {
       return await this.client.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => this.client.workflow.getHandle(workflowId).query(query));
     } catch (err) {
       if (notFound && err instanceof WorkflowNotFoundError) throw new NotFoundException(notFound());
-      if (err instanceof ServiceError && isGrpcServiceError(err.cause) && Number(err.cause.code) === GRPC_DEADLINE_EXCEEDED) {
+      const code = err instanceof ServiceError && isGrpcServiceError(err.cause) ? Number(err.cause.code) : undefined;
+      if (code === GRPC_DEADLINE_EXCEEDED || code === GRPC_FAILED_PRECONDITION) {
         throw new ServiceUnavailableException(
-          `no worker answered the state query of '${workflowId}' within ${QUERY_TIMEOUT_MS / 1000}s; start a worker on the run's task queue (npm run worker)`,
+          `no worker answered the state query of running '${workflowId}'${code === GRPC_DEADLINE_EXCEEDED ? ` within ${QUERY_TIMEOUT_MS / 1000}s` : ' (none polls its task queue)'}; start a worker on the run's task queue (npm run worker)`,
         );
       }
       throw err;
