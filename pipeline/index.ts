@@ -7,6 +7,7 @@
  */
 export * from './types';
 export * from './errors';
+export { graphOf, type GraphGroup, type GraphNode, type PipelineGraph } from './graph-view';
 export { parseDuration, formatDuration } from './duration';
 export { BUILTIN_VARIABLES, type RunContext, type Variable, type VariableScope, parseVariable, lookupVariable } from './variables';
 export { renderString, renderValue, isXComRef, isMapRef, type MapRef, scanValue, parseLiteral } from './template';

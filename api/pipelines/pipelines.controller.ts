@@ -1,6 +1,6 @@
-/** `GET /pipelines` and `GET /pipelines/:id`: what can be run, and its spec. */
+/** `GET /pipelines`, `GET /pipelines/:id` and `GET /pipelines/:id/graph`: what can be run, its spec and its graph. */
 import { Controller, Get, Param } from '@nestjs/common';
-import type { PipelineSpec } from '../../pipeline';
+import { type PipelineGraph, type PipelineSpec, type Runner, graphOf } from '../../pipeline';
 import { PipelinesService } from './pipelines.service';
 
 export interface PipelineSummary {
@@ -8,6 +8,8 @@ export interface PipelineSummary {
   version: string;
   /** Cron expression or preset; null for pipelines that only run when asked. */
   schedule: string | null;
+  /** The runner the pipeline names for its container steps; null: the deployment's default. */
+  runner: Runner | null;
   stepCount: number;
   description?: string;
 }
@@ -28,9 +30,16 @@ export class PipelinesController {
       id: spec.id,
       version,
       schedule: spec.schedule ?? null,
+      runner: spec.runner ?? null,
       stepCount: spec.steps.length,
       ...(spec.description !== undefined ? { description: spec.description } : {}),
     }));
+  }
+
+  @Get(':id/graph')
+  graph(@Param('id') id: string): PipelineGraph & { id: string; version: string } {
+    const { spec, version } = this.pipelines.get(id);
+    return { id: spec.id, version, ...graphOf(spec) };
   }
 
   @Get(':id')

@@ -66,13 +66,23 @@ describe('runs API', () => {
     const list = await call('GET', '/pipelines');
     assert.equal(list.status, 200);
     assert.deepEqual(list.body, [
-      { id: 'api_echo', version: echoPipeline.version, schedule: null, stepCount: 2, description: 'echoes its param and logical date' },
-      { id: 'api_mapped', version: mapped.version, schedule: null, stepCount: 1 },
+      { id: 'api_echo', version: echoPipeline.version, schedule: null, runner: null, stepCount: 2, description: 'echoes its param and logical date' },
+      { id: 'api_mapped', version: mapped.version, schedule: null, runner: null, stepCount: 1 },
     ]);
     const one = await call('GET', '/pipelines/api_echo');
     assert.equal(one.status, 200);
     assert.equal(one.body.version, echoPipeline.version);
     assert.deepEqual(one.body.spec, JSON.parse(JSON.stringify(echoPipeline.spec)));
+    const graph = await call('GET', '/pipelines/api_mapped/graph');
+    assert.equal(graph.status, 200);
+    assert.deepEqual(graph.body, {
+      id: 'api_mapped',
+      version: mapped.version,
+      nodes: [{ id: 'square', kind: 'task', group: null, triggerRule: 'all_success', map: { mode: 'product', keys: ['n'], fromUpstream: [], maxActive: null, maxMapLength: null } }],
+      edges: [],
+      groups: [],
+    });
+    assert.equal((await call('GET', '/pipelines/nope/graph')).status, 404);
     const unknown = await call('GET', '/pipelines/nope');
     assert.equal(unknown.status, 404);
     assert.equal(unknown.body.message, "pipeline 'nope' is not registered; registered: api_echo, api_mapped");
