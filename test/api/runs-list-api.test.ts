@@ -64,6 +64,8 @@ describe('runs API: list, cancel, and the state of closed runs with no worker', 
     assert.equal(cancelled.status, 202, JSON.stringify(cancelled.body));
     const state = await ended('slow-1');
     assert.equal(state.status, 'cancelled');
+    // The state says cancelled while the run still records it; the execution closes after.
+    await assert.rejects(env.client.workflow.getHandle('slow-1').result(), /cancel/i);
     const again = await call('POST', '/runs/slow-1/cancel');
     assert.equal(again.status, 409);
     assert.match(String(again.body.message), /has ended already \(cancelled\)/);
@@ -109,6 +111,27 @@ describe('runs API: list, cancel, and the state of closed runs with no worker', 
     } while (cursor && pages < 5);
     assert.ok(pages >= 2, `expected at least two pages, got ${pages}`);
     assert.deepEqual(seen.sort(), ['broken-1', 'ok-1', 'ok-2', 'slow-1']);
+  });
+
+  it('is live and ready while a worker polls, and not ready for a task queue no worker polls', async () => {
+    const live = await call('GET', '/health');
+    assert.equal(live.status, 200);
+    assert.equal(live.body.status, 'ok');
+    const ready = await call('GET', '/ready');
+    assert.equal(ready.status, 200, JSON.stringify(ready.body));
+    assert.equal((ready.body.info as Record<string, { status: string; pollers?: number }>).worker?.status, 'up');
+    const lonely = await startApi({ client: env.client, registry: createRegistry([{ pipeline: ok }]), taskQueue: 'nobody-polls-this' });
+    try {
+      const notReady = await callApi(lonely.base, 'GET', '/ready');
+      assert.equal(notReady.status, 503, JSON.stringify(notReady.body));
+      const down = (notReady.body.error as Record<string, { status: string; message?: string }>).worker;
+      assert.equal(down?.status, 'down');
+      assert.match(down?.message ?? '', /no worker polls task queue 'nobody-polls-this'/);
+      assert.equal((notReady.body.info as Record<string, { status: string }>).temporal?.status, 'up');
+      assert.equal((await callApi(lonely.base, 'GET', '/health')).status, 200);
+    } finally {
+      await lonely.app.close();
+    }
   });
 
   it('refuses bad filters with a 400 naming the field', async () => {
