@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
 import { type PipelineSpec, pipeline, specVersion } from '../../pipeline';
-import { ensureSchedules, scheduleIdOf } from '../../worker';
+import { catchupWindowOf, ensureSchedules, scheduleIdOf } from '../../worker';
 import { PIPELINE_RUN_WORKFLOW, type RunState, runStateQuery } from '../../contract';
 import { historyText, withPlantedResult } from '../support/history';
 import { echo, noop } from '../support/tasks';
@@ -117,6 +117,25 @@ describe('the run seen from outside', () => {
     const updated = await handle.describe();
     assert.equal(updated.policies.overlap, 'ALLOW_ALL');
     assert.deepEqual(updated.spec.calendars?.[0]?.minute, [{ start: 30, end: 30, step: 1 }]);
+    await handle.delete();
+  });
+
+  it('maps time zone, start and end, jitter and catchup onto the schedule', async () => {
+    const zoned = pipeline(
+      { id: 'zoned', schedule: '@hourly', timezone: 'Europe/Berlin', startDate: '2026-03-01', endDate: '2027-03-01T00:00:00Z', jitter: '5m', catchup: true },
+      (p) => p.task('only', noop, null),
+    );
+    await ensureSchedules(temporal.env.client, [zoned], temporal.worker.taskQueue);
+    const handle = temporal.env.client.schedule.getHandle(scheduleIdOf('zoned'));
+    const described = await handle.describe();
+    assert.equal(described.spec.timezone, 'Europe/Berlin');
+    assert.equal(described.spec.startAt?.toISOString(), '2026-03-01T00:00:00.000Z');
+    assert.equal(described.spec.endAt?.toISOString(), '2027-03-01T00:00:00.000Z');
+    assert.equal(described.spec.jitter, 300_000);
+    assert.equal(described.policies.catchupWindow, catchupWindowOf(true));
+    const strict = pipeline({ id: 'zoned', schedule: '@hourly', catchup: false }, (p) => p.task('only', noop, null));
+    await ensureSchedules(temporal.env.client, [strict], temporal.worker.taskQueue);
+    assert.equal((await handle.describe()).policies.catchupWindow, 10_000);
     await handle.delete();
   });
 });
