@@ -138,4 +138,18 @@ describe('the run seen from outside', () => {
     assert.equal((await handle.describe()).policies.catchupWindow, 10_000);
     await handle.delete();
   });
+
+  it('keeps a paused schedule paused, with its note, when the worker restarts', async () => {
+    const paused = pipeline({ id: 'paused', schedule: '@daily' }, (p) => p.task('only', noop, null));
+    await ensureSchedules(temporal.env.client, [paused], temporal.worker.taskQueue);
+    const handle = temporal.env.client.schedule.getHandle(scheduleIdOf('paused'));
+    await handle.pause('data source down until Monday');
+    const changed = pipeline({ id: 'paused', schedule: '15 3 * * *' }, (p) => p.task('only', noop, null));
+    await ensureSchedules(temporal.env.client, [changed], temporal.worker.taskQueue);
+    const described = await handle.describe();
+    assert.deepEqual(described.spec.calendars?.[0]?.minute, [{ start: 15, end: 15, step: 1 }], 'the restart did update the schedule');
+    assert.equal(described.state.paused, true);
+    assert.equal(described.state.note, 'data source down until Monday');
+    await handle.delete();
+  });
 });
