@@ -59,15 +59,33 @@ export function scheduleOptions(pipeline: Pipeline, taskQueue: string, defaultRu
       overlap: spec.maxActiveRuns === 1 ? ScheduleOverlapPolicy.BUFFER_ONE : ScheduleOverlapPolicy.ALLOW_ALL,
       catchupWindow: catchupWindowOf(spec.catchup),
     },
-    memo: { pipelineVersion: pipeline.version },
+    memo: { trainyard: true, pipelineVersion: pipeline.version },
   };
 }
 
-/** Creates or updates the schedule of every pipeline that has one; returns their ids. */
+/**
+ * Deletes the schedule of a pipeline that no longer has one, when it is Trainyard's (its memo says so;
+ * older ones only carry pipelineVersion) and starts runs on this task queue, so another deployment's stays.
+ */
+async function deleteStaleSchedule(client: Client, pipelineId: string, taskQueue: string): Promise<void> {
+  const handle = client.schedule.getHandle(scheduleIdOf(pipelineId));
+  try {
+    const { memo, action } = await handle.describe();
+    const ours = memo?.trainyard === true || typeof memo?.pipelineVersion === 'string';
+    if (ours && action.type === 'startWorkflow' && action.taskQueue === taskQueue) await handle.delete();
+  } catch (err) {
+    if (!(err instanceof ScheduleNotFoundError)) throw err;
+  }
+}
+
+/** Creates or updates the schedule of every pipeline that has one, deletes those of pipelines that dropped theirs; returns the ids kept. */
 export async function ensureSchedules(client: Client, pipelines: Iterable<Pipeline>, taskQueue: string, defaultRunner?: Runner): Promise<string[]> {
   const ids: string[] = [];
   for (const pipeline of pipelines) {
-    if (!pipeline.spec.schedule) continue;
+    if (!pipeline.spec.schedule) {
+      await deleteStaleSchedule(client, pipeline.spec.id, taskQueue);
+      continue;
+    }
     const options = scheduleOptions(pipeline, taskQueue, defaultRunner);
     const handle = client.schedule.getHandle(options.scheduleId);
     try {

@@ -1,7 +1,7 @@
 /** What a run shows the outside: validation before work, search attributes, notify, schedules. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowFailedError } from '@temporalio/client';
+import { ScheduleNotFoundError, WorkflowFailedError } from '@temporalio/client';
 import { type PipelineSpec, pipeline, specVersion } from '../../pipeline';
 import { catchupWindowOf, ensureSchedules, scheduleIdOf } from '../../worker';
 import { PIPELINE_RUN_WORKFLOW, type RunState, runStateQuery } from '../../contract';
@@ -151,5 +151,19 @@ describe('the run seen from outside', () => {
     assert.equal(described.state.paused, true);
     assert.equal(described.state.note, 'data source down until Monday');
     await handle.delete();
+  });
+
+  it('deletes the schedule of a pipeline that dropped it, but not one on another task queue', async () => {
+    const mine = pipeline({ id: 'dropped', schedule: '@daily' }, (p) => p.task('only', noop, null));
+    const theirs = pipeline({ id: 'elsewhere', schedule: '@daily' }, (p) => p.task('only', noop, null));
+    await ensureSchedules(temporal.env.client, [mine], temporal.worker.taskQueue);
+    await ensureSchedules(temporal.env.client, [theirs], 'another-deployment');
+    const unscheduled = (id: string) => pipeline({ id }, (p) => p.task('only', noop, null));
+    await ensureSchedules(temporal.env.client, [unscheduled('dropped'), unscheduled('elsewhere')], temporal.worker.taskQueue);
+    const gone = await temporal.env.client.schedule.getHandle(scheduleIdOf('dropped')).describe().then(() => false, (e: unknown) => e instanceof ScheduleNotFoundError);
+    assert.equal(gone, true, 'the dropped schedule is deleted');
+    const kept = temporal.env.client.schedule.getHandle(scheduleIdOf('elsewhere'));
+    assert.equal((await kept.describe()).scheduleId, scheduleIdOf('elsewhere'), 'the other deployment keeps its schedule');
+    await kept.delete();
   });
 });
