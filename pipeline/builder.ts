@@ -90,6 +90,16 @@ export interface PipelineOptions {
   id: string;
   description?: string;
   schedule?: string;
+  /** IANA time zone of the schedule, like 'Europe/Berlin'. @default 'UTC' */
+  timezone?: string;
+  /** ISO date before which the schedule takes no action. */
+  startDate?: string;
+  /** ISO date after which the schedule takes no action. */
+  endDate?: string;
+  /** Random delay of each scheduled run, at most this duration. @default none */
+  jitter?: string;
+  /** Missed runs to take after an outage: false none, true all, or a window like '1h'. @default '1m' */
+  catchup?: boolean | string;
   maxActiveRuns?: number;
   tags?: string[];
   /** How container steps run unless a run asks otherwise. @default the deployment's default, else 'local' */
@@ -233,6 +243,11 @@ export function pipeline(options: PipelineOptions, define: (p: PipelineBuilder) 
   };
   if (options.description !== undefined) draft.description = options.description;
   if (options.schedule !== undefined) draft.schedule = options.schedule;
+  for (const key of ['timezone', 'startDate', 'endDate', 'jitter'] as const) {
+    const value = options[key];
+    if (value !== undefined) draft[key] = value;
+  }
+  if (options.catchup !== undefined) draft.catchup = options.catchup;
   if (options.maxActiveRuns !== undefined) draft.maxActiveRuns = options.maxActiveRuns;
   if (options.tags !== undefined) draft.tags = options.tags;
   if (options.runner !== undefined) draft.runner = options.runner;

@@ -14,7 +14,7 @@ export { renderString, renderValue, isXComRef, isMapRef, type MapRef, scanValue,
 export { parseCondition, evaluateCondition, conditionSteps, type Condition } from './condition';
 export { decideTrigger, type TriggerDecision } from './trigger-rules';
 export { followersOf, findCycle, ancestorsOf, leavesOf } from './graph';
-export { compileSpec, pipelineProblems, validatePipeline, SCHEDULE_PRESETS, type ValidateOptions } from './validate';
+export { compileSpec, pipelineProblems, validatePipeline, SCHEDULE_PRESETS, MIN_CATCHUP_MS, type ValidateOptions } from './validate';
 export { sha256Hex, canonicalJson, specVersion } from './hash';
 export { defineTask, type TaskContext, type TaskDefinition } from './task';
 export { pipeline, mapValue, type PipelineBuilder, type GroupHandle, type Upstream, type Ref, type MapValue, type Pipeline, type PipelineOptions, type StepHandle, type StepOptions, type Output, type Args, type Arg } from './builder';

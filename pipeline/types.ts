@@ -134,6 +134,19 @@ export interface PipelineSpec {
   mlflow?: MlflowTracking;
   /** Cron expression or `@hourly` / `@daily` / `@weekly` / `@monthly`. */
   schedule?: string;
+  /** IANA time zone the schedule's cron is read in, like 'Europe/Berlin'. @default 'UTC' */
+  timezone?: string;
+  /** ISO date or time before which the schedule takes no action. */
+  startDate?: string;
+  /** ISO date or time after which the schedule takes no action; after startDate. */
+  endDate?: string;
+  /** Delays each scheduled run by a random amount up to this duration, like '5m'. @default no jitter */
+  jitter?: string;
+  /**
+   * Runs missed while Temporal was down: false takes none (10s, the least Temporal allows), true takes
+   * all of them (100 years), a duration takes those that late at most. @default '1m'
+   */
+  catchup?: boolean | string;
   maxActiveRuns?: number;
   tags?: string[];
   params: Record<string, ParamSpec>;

@@ -7,6 +7,7 @@
  */
 import { PipelineValidationError } from './errors';
 import { ancestorsOf, findCycle, followersOf } from './graph';
+import { parseDuration } from './duration';
 import { checkDuration } from './kinds/kind';
 import { type CompileContext, STEP_KINDS, STEP_KIND_TABLE, type StepConfigByKind, type StepKind, type StepOptionsByKind, isStepKind } from './kinds';
 import { mapProblems } from './mapping';
@@ -74,6 +75,7 @@ export function compileSpec(spec: PipelineSpec | PipelineDraft, opts: ValidateOp
       problems.push(`schedule '${spec.schedule}' is neither a 5-field cron expression nor one of ${Object.keys(SCHEDULE_PRESETS).join(', ')}`);
     }
   }
+  problems.push(...scheduleProblems(spec));
   if (spec.maxActiveRuns !== undefined && !(Number.isInteger(spec.maxActiveRuns) && spec.maxActiveRuns >= 1)) {
     problems.push(`maxActiveRuns must be a whole number of at least 1`);
   }
@@ -143,6 +145,49 @@ export function compileSpec(spec: PipelineSpec | PipelineDraft, opts: ValidateOp
     }
   }
   return { spec: { ...spec, steps: compiled }, problems };
+}
+
+/** The least catch-up window Temporal accepts, in ms. */
+export const MIN_CATCHUP_MS = 10_000;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$/;
+
+/** The schedule's options: time zone, start and end dates, jitter and catch-up. */
+function scheduleProblems(spec: PipelineSpec | PipelineDraft): string[] {
+  const problems: string[] = [];
+  if (spec.timezone !== undefined) {
+    let known = typeof spec.timezone === 'string' && spec.timezone !== '';
+    try {
+      if (known) new Intl.DateTimeFormat('en', { timeZone: spec.timezone });
+    } catch {
+      known = false;
+    }
+    if (!known) problems.push(`timezone '${String(spec.timezone)}' is not an IANA time zone; use a name like 'UTC' or 'Europe/Berlin'`);
+  }
+  const dates: Record<string, number> = {};
+  for (const field of ['startDate', 'endDate'] as const) {
+    const value = spec[field];
+    if (value === undefined) continue;
+    const ms = typeof value === 'string' && ISO_DATE.test(value) ? Date.parse(value) : Number.NaN;
+    if (Number.isNaN(ms)) problems.push(`${field} '${String(value)}' is not an ISO date; write it like '2026-03-01' or '2026-03-01T06:00:00Z'`);
+    else dates[field] = ms;
+  }
+  if (dates.startDate !== undefined && dates.endDate !== undefined && dates.endDate <= dates.startDate) {
+    problems.push(`endDate '${String(spec.endDate)}' must be after startDate '${String(spec.startDate)}'`);
+  }
+  if (spec.jitter !== undefined && (typeof spec.jitter !== 'string' || parseDuration(spec.jitter) === undefined)) {
+    problems.push(`jitter '${String(spec.jitter)}' is not a duration; write it like '30s', '5m' or '1h30m'`);
+  }
+  if (spec.catchup !== undefined && typeof spec.catchup !== 'boolean') {
+    const ms = typeof spec.catchup === 'string' ? parseDuration(spec.catchup) : undefined;
+    if (ms === undefined || ms < MIN_CATCHUP_MS) {
+      problems.push(`catchup '${String(spec.catchup)}' must be true, false or a duration of at least 10s, like '1h'`);
+    }
+  }
+  if (spec.schedule === undefined) {
+    const set = (['timezone', 'startDate', 'endDate', 'jitter', 'catchup'] as const).filter((f) => spec[f] !== undefined);
+    if (set.length > 0) problems.push(`${set.join(', ')} only apply to a scheduled pipeline; add a schedule or remove them`);
+  }
+  return problems;
 }
 
 /** The `mlflow` option: an experiment name, whose templates may read the run (ds, params) but no step's XCom. */

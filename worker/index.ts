@@ -6,5 +6,5 @@ export { openPayloadCodec, type OpenedPayloadCodec } from './payload-codec';
 export { createRegistry, loadPipelineModules, type PipelineRegistry, type RegistryEntry } from './registry';
 export { PipelineModuleError, resolvePipelineModule } from './module-path';
 export { runWorker, type RunWorkerOptions } from './run-worker';
-export { ensureSchedules, scheduleIdOf, scheduleOptions } from './schedules';
+export { catchupWindowOf, ensureSchedules, scheduleIdOf, scheduleOptions } from './schedules';
 export { ensureSearchAttributes } from './search-attributes';

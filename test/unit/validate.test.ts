@@ -563,3 +563,27 @@ describe('validatePipeline: several problems at once', () => {
     assert.match(problems.join('\n'), /step 'c': retryDelay 'later'/);
   });
 });
+
+describe('validatePipeline: schedule options', () => {
+  const scheduled = (changes: Partial<PipelineDraft>) => spec([step('a')], { schedule: '@daily', ...changes });
+
+  it('accepts a time zone, start and end dates, jitter and each form of catchup', () => {
+    for (const catchup of [true, false, '1h', '10s']) {
+      assert.deepEqual(pipelineProblems(scheduled({ timezone: 'Europe/Berlin', startDate: '2026-03-01', endDate: '2026-12-31T23:00:00Z', jitter: '5m', catchup })), []);
+    }
+  });
+
+  it('names the field and the fix for each bad value', () => {
+    const problems = pipelineProblems(scheduled({ timezone: 'Mars/Olympus', startDate: '1 March', endDate: '2026-13-45', jitter: 'soon', catchup: '5s' })).join('\n');
+    assert.match(problems, /timezone 'Mars\/Olympus' is not an IANA time zone; use a name like 'UTC'/);
+    assert.match(problems, /startDate '1 March' is not an ISO date; write it like '2026-03-01'/);
+    assert.match(problems, /endDate '2026-13-45' is not an ISO date/);
+    assert.match(problems, /jitter 'soon' is not a duration/);
+    assert.match(problems, /catchup '5s' must be true, false or a duration of at least 10s/);
+  });
+
+  it('wants the end after the start, and a schedule for the options to apply to', () => {
+    assert.match(pipelineProblems(scheduled({ startDate: '2026-03-01', endDate: '2026-03-01' })).join('\n'), /endDate '2026-03-01' must be after startDate '2026-03-01'/);
+    assert.match(pipelineProblems(spec([step('a')], { timezone: 'UTC', catchup: false })).join('\n'), /timezone, catchup only apply to a scheduled pipeline; add a schedule/);
+  });
+});

@@ -1,9 +1,9 @@
 /** What a run shows the outside: validation before work, search attributes, notify, schedules. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { WorkflowFailedError } from '@temporalio/client';
+import { ScheduleNotFoundError, WorkflowFailedError } from '@temporalio/client';
 import { type PipelineSpec, pipeline, specVersion } from '../../pipeline';
-import { ensureSchedules, scheduleIdOf } from '../../worker';
+import { catchupWindowOf, ensureSchedules, scheduleIdOf } from '../../worker';
 import { PIPELINE_RUN_WORKFLOW, type RunState, runStateQuery } from '../../contract';
 import { historyText, withPlantedResult } from '../support/history';
 import { echo, noop } from '../support/tasks';
@@ -118,5 +118,52 @@ describe('the run seen from outside', () => {
     assert.equal(updated.policies.overlap, 'ALLOW_ALL');
     assert.deepEqual(updated.spec.calendars?.[0]?.minute, [{ start: 30, end: 30, step: 1 }]);
     await handle.delete();
+  });
+
+  it('maps time zone, start and end, jitter and catchup onto the schedule', async () => {
+    const zoned = pipeline(
+      { id: 'zoned', schedule: '@hourly', timezone: 'Europe/Berlin', startDate: '2026-03-01', endDate: '2027-03-01T00:00:00Z', jitter: '5m', catchup: true },
+      (p) => p.task('only', noop, null),
+    );
+    await ensureSchedules(temporal.env.client, [zoned], temporal.worker.taskQueue);
+    const handle = temporal.env.client.schedule.getHandle(scheduleIdOf('zoned'));
+    const described = await handle.describe();
+    assert.equal(described.spec.timezone, 'Europe/Berlin');
+    assert.equal(described.spec.startAt?.toISOString(), '2026-03-01T00:00:00.000Z');
+    assert.equal(described.spec.endAt?.toISOString(), '2027-03-01T00:00:00.000Z');
+    assert.equal(described.spec.jitter, 300_000);
+    assert.equal(described.policies.catchupWindow, catchupWindowOf(true));
+    const strict = pipeline({ id: 'zoned', schedule: '@hourly', catchup: false }, (p) => p.task('only', noop, null));
+    await ensureSchedules(temporal.env.client, [strict], temporal.worker.taskQueue);
+    assert.equal((await handle.describe()).policies.catchupWindow, 10_000);
+    await handle.delete();
+  });
+
+  it('keeps a paused schedule paused, with its note, when the worker restarts', async () => {
+    const paused = pipeline({ id: 'paused', schedule: '@daily' }, (p) => p.task('only', noop, null));
+    await ensureSchedules(temporal.env.client, [paused], temporal.worker.taskQueue);
+    const handle = temporal.env.client.schedule.getHandle(scheduleIdOf('paused'));
+    await handle.pause('data source down until Monday');
+    const changed = pipeline({ id: 'paused', schedule: '15 3 * * *' }, (p) => p.task('only', noop, null));
+    await ensureSchedules(temporal.env.client, [changed], temporal.worker.taskQueue);
+    const described = await handle.describe();
+    assert.deepEqual(described.spec.calendars?.[0]?.minute, [{ start: 15, end: 15, step: 1 }], 'the restart did update the schedule');
+    assert.equal(described.state.paused, true);
+    assert.equal(described.state.note, 'data source down until Monday');
+    await handle.delete();
+  });
+
+  it('deletes the schedule of a pipeline that dropped it, but not one on another task queue', async () => {
+    const mine = pipeline({ id: 'dropped', schedule: '@daily' }, (p) => p.task('only', noop, null));
+    const theirs = pipeline({ id: 'elsewhere', schedule: '@daily' }, (p) => p.task('only', noop, null));
+    await ensureSchedules(temporal.env.client, [mine], temporal.worker.taskQueue);
+    await ensureSchedules(temporal.env.client, [theirs], 'another-deployment');
+    const unscheduled = (id: string) => pipeline({ id }, (p) => p.task('only', noop, null));
+    await ensureSchedules(temporal.env.client, [unscheduled('dropped'), unscheduled('elsewhere')], temporal.worker.taskQueue);
+    const gone = await temporal.env.client.schedule.getHandle(scheduleIdOf('dropped')).describe().then(() => false, (e: unknown) => e instanceof ScheduleNotFoundError);
+    assert.equal(gone, true, 'the dropped schedule is deleted');
+    const kept = temporal.env.client.schedule.getHandle(scheduleIdOf('elsewhere'));
+    assert.equal((await kept.describe()).scheduleId, scheduleIdOf('elsewhere'), 'the other deployment keeps its schedule');
+    await kept.delete();
   });
 });
