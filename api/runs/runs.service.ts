@@ -25,6 +25,7 @@ import type { RunCreated } from './dto/run-created';
 /** How long a state query may wait for a worker to answer it. */
 const QUERY_TIMEOUT_MS = 10_000;
 const GRPC_DEADLINE_EXCEEDED = 4;
+const BAD_CURSOR = 'cursor is not one this API gave out; pass the nextCursor of the previous page, or leave it out for the first page';
 /** Temporal's answer to a query no worker polls for: `no poller seen for task queue recently`. */
 const GRPC_FAILED_PRECONDITION = 9;
 
@@ -160,7 +161,7 @@ export class RunsService {
     let nextPageToken: Uint8Array | undefined;
     if (filter.cursor !== undefined) {
       nextPageToken = Buffer.from(filter.cursor, 'base64url');
-      if (nextPageToken.length === 0) throw new BadRequestException(['cursor is not one this API gave out; pass the nextCursor of the previous page, or leave it out for the first page']);
+      if (nextPageToken.length === 0) throw new BadRequestException([BAD_CURSOR]);
     }
     let response: Awaited<ReturnType<Client['workflowService']['listWorkflowExecutions']>>;
     try {
@@ -172,7 +173,7 @@ export class RunsService {
       });
     } catch (err) {
       if (filter.cursor !== undefined && err instanceof Error && /page token|invalid argument/i.test(err.message)) {
-        throw new BadRequestException(['cursor is not one this API gave out; pass the nextCursor of the previous page, or leave it out for the first page']);
+        throw new BadRequestException([BAD_CURSOR]);
       }
       throw err;
     }
