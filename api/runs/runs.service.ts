@@ -1,5 +1,5 @@
 /** Starts pipeline runs as `pipelineRun` workflows and reads their live state. */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import { type Client, type QueryDefinition, ServiceError, type WorkflowExecutionDescription, type WorkflowExecutionStatusName, WorkflowNotFoundError, isGrpcServiceError } from '@temporalio/client';
 import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
@@ -25,7 +25,23 @@ import type { RunCreated } from './dto/run-created';
 /** How long a state query may wait for a worker to answer it. */
 const QUERY_TIMEOUT_MS = 10_000;
 const GRPC_DEADLINE_EXCEEDED = 4;
-const BAD_CURSOR = 'cursor is not one this API gave out; pass the nextCursor of the previous page, or leave it out for the first page';
+/**
+ * A page cursor: Temporal's page token behind a check of the token and the query it pages,
+ * so a cursor this API did not give out for this query is a 400, never a call that fails.
+ */
+function cursorCheck(token: Uint8Array, query: string): Buffer {
+  return createHash('sha256').update(query).update(token).digest().subarray(0, 8);
+}
+function cursorOf(token: Uint8Array, query: string): string {
+  return Buffer.concat([cursorCheck(token, query), token]).toString('base64url');
+}
+function tokenOf(cursor: string, query: string): Uint8Array {
+  const raw = Buffer.from(cursor, 'base64url');
+  const token = raw.subarray(8);
+  if (token.length === 0 || !raw.subarray(0, 8).equals(cursorCheck(token, query))) throw new BadRequestException([BAD_CURSOR]);
+  return token;
+}
+const BAD_CURSOR = 'cursor is not one this API gave out for these filters; pass the nextCursor of the previous page with the same filters, or leave it out for the first page';
 /** Temporal's answer to a query no worker polls for: `no poller seen for task queue recently`. */
 const GRPC_FAILED_PRECONDITION = 9;
 
@@ -158,25 +174,13 @@ export class RunsService {
         : {}),
     });
     const full = filter.state !== undefined ? `${query} AND ${searchAttributes.runState.name} = '${filter.state}'` : query;
-    let nextPageToken: Uint8Array | undefined;
-    if (filter.cursor !== undefined) {
-      nextPageToken = Buffer.from(filter.cursor, 'base64url');
-      if (nextPageToken.length === 0) throw new BadRequestException([BAD_CURSOR]);
-    }
-    let response: Awaited<ReturnType<Client['workflowService']['listWorkflowExecutions']>>;
-    try {
-      response = await this.client.workflowService.listWorkflowExecutions({
-        namespace: this.client.options.namespace,
-        query: full,
-        pageSize: filter.limit ?? 50,
-        ...(nextPageToken ? { nextPageToken } : {}),
-      });
-    } catch (err) {
-      if (filter.cursor !== undefined && err instanceof Error && /page token|invalid argument/i.test(err.message)) {
-        throw new BadRequestException([BAD_CURSOR]);
-      }
-      throw err;
-    }
+    const nextPageToken = filter.cursor !== undefined ? tokenOf(filter.cursor, full) : undefined;
+    const response = await this.client.workflowService.listWorkflowExecutions({
+      namespace: this.client.options.namespace,
+      query: full,
+      pageSize: filter.limit ?? 50,
+      ...(nextPageToken ? { nextPageToken } : {}),
+    });
     const runs = await Promise.all((response.executions ?? []).map(async (raw) => {
       const info = await executionInfoFromRaw(raw, this.client.options.loadedDataConverter, undefined, this.client.options.namespace);
       const attrs = info.typedSearchAttributes;
@@ -195,7 +199,7 @@ export class RunsService {
       };
     }));
     const token = response.nextPageToken;
-    return { runs, nextCursor: token && token.length > 0 ? Buffer.from(token).toString('base64url') : null };
+    return { runs, nextCursor: token && token.length > 0 ? cursorOf(token, full) : null };
   }
 
   /**

@@ -110,6 +110,11 @@ describe('runs API: list, cancel, and the state of closed runs with no worker', 
       pages++;
     } while (cursor && pages < 5);
     assert.ok(pages >= 2, `expected at least two pages, got ${pages}`);
+    // A cursor pages the filters it was given for, and no others.
+    const first = await call('GET', '/runs?limit=2');
+    const other = await call('GET', `/runs?limit=2&pipeline=list_ok&cursor=${String(first.body.nextCursor)}`);
+    assert.equal(other.status, 400, JSON.stringify(other.body));
+    assert.match(String((other.body.message as string[])[0]), /^cursor is not one this API gave out for these filters/);
     assert.deepEqual(seen.sort(), ['broken-1', 'ok-1', 'ok-2', 'slow-1']);
   });
 
@@ -142,6 +147,7 @@ describe('runs API: list, cancel, and the state of closed runs with no worker', 
       ['from=yesterday', 'from'],
       ['awaitingApproval=maybe', 'awaitingApproval'],
       ['cursor=%27%20OR%201%3D1', 'cursor'],
+      ['cursor=bm90LWEtdG9rZW4', 'cursor'],
       ['pipeline=..%2F..%2Fetc', 'pipeline'],
       ['color=red', 'color'],
     ] as const) {
